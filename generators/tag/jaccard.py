@@ -1,8 +1,10 @@
 """How close generated L3 terms are to reviewed ones: term-level and character-set Jaccard.
 
-`term_jaccard` is the measure this project reports: the Jaccard index of the two sets of
-normalised terms, so "Paracetamol overdose" and "paracetamol overdose." are one term, and
-"Paracetamol overdose" and "Overdose of paracetamol" are two.
+`term_jaccard` is the measure this project reports: the Jaccard index of the two sets of terms,
+each term reduced to a language-aware key (`term_key`): case-folded, punctuation trimmed, function
+words (articles, prepositions, conjunctions) dropped, the rest stemmed with the language's
+Snowball stemmer and taken as a set. So "Paracetamol overdoses", "the paracetamol overdose." and
+"Overdose of paracetamol" are one term; "Paracetamol overdose" and "Paracetamol poisoning" are two.
 
 `char_jaccard` is kept only for comparability with the NodeSynth paper, which computed its
 similarity over sets of characters: any two lists of words in the same alphabet share most of
@@ -16,11 +18,12 @@ import re
 import string
 import unicodedata
 from collections.abc import Iterable
+from functools import cache
 
-# Leading articles dropped per language: "the paracetamol overdose" names the same term as
-# "paracetamol overdose". Only articles, which never carry meaning in a term name; no stemming or
-# plural folding, which would need a real morphological analyser per language to be principled.
-# Indonesian has no articles.
+import Stemmer
+
+# Leading articles dropped per language by `normalise_term`: "the paracetamol overdose" names the
+# same term as "paracetamol overdose". Indonesian has no articles.
 ARTICLES: dict[str, frozenset[str]] = {
     "en": frozenset({"the", "a", "an"}),
     "es": frozenset({"el", "la", "los", "las", "un", "una", "unos", "unas"}),
@@ -51,8 +54,51 @@ def normalise_term(term: str, language: str = "en") -> str:
     return " ".join(words).strip(_EDGE)
 
 
+# Function words that never tell two terms apart: articles, prepositions, conjunctions (closed
+# classes only, written out so a reviewer can see them; negations are kept: "no" changes a term).
+FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    "en": ARTICLES["en"] | {"of", "for", "to", "in", "on", "at", "by", "with", "from", "about", "into", "as", "and", "or"},
+    "es": ARTICLES["es"]
+    | {"de", "del", "al", "a", "en", "por", "para", "con", "sobre", "entre", "hacia", "y", "e", "o", "u"},
+    "pt": ARTICLES["pt"]
+    | {"de", "do", "da", "dos", "das", "em", "no", "na", "nos", "nas", "por", "pelo", "pela", "pelos", "pelas",
+       "para", "com", "sobre", "entre", "ao", "aos", "à", "às", "e", "ou"},
+    "id": frozenset({"di", "ke", "dari", "dan", "atau", "yang", "untuk", "dengan", "pada", "dalam", "oleh", "bagi",
+                     "tentang", "terhadap"}),
+    "fr": ARTICLES["fr"] | {"de", "du", "d", "l", "au", "aux", "à", "en", "par", "pour", "sur", "avec", "et", "ou"},
+}
+# Snowball stemmers (PyStemmer) for the languages the curated data and specs use.
+STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese", "id": "indonesian", "fr": "french"}
+_WORD = re.compile(r"\w+")
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+
+
+@cache
+def _stemmer(language: str) -> Stemmer.Stemmer | None:
+    algorithm = STEMMERS.get(language)
+    return Stemmer.Stemmer(algorithm) if algorithm else None
+
+
+def term_key(term: str, language: str = "en") -> str:
+    """A term's language-aware key: its content words, stemmed, as a sorted set.
+
+    A term made only of function words keeps them (it is never emptied); a language without a
+    stemmer keeps its words unstemmed.
+    """
+    text = normalise_term(term, language)
+    if language == "en":
+        text = _POSSESSIVE.sub("", text)
+    words = _WORD.findall(text)
+    function_words = FUNCTION_WORDS.get(language, frozenset())
+    words = [word for word in words if word not in function_words] or words
+    stemmer = _stemmer(language)
+    if stemmer is not None:
+        words = stemmer.stemWords(words)
+    return " ".join(sorted(set(words)))
+
+
 def term_set(terms: Iterable[str], language: str = "en") -> set[str]:
-    return {key for key in (normalise_term(term, language) for term in terms) if key}
+    return {key for key in (term_key(term, language) for term in terms) if key}
 
 
 def jaccard(left: set[str], right: set[str]) -> float:
@@ -62,7 +108,7 @@ def jaccard(left: set[str], right: set[str]) -> float:
 
 
 def term_jaccard(predicted: Iterable[str], reference: Iterable[str], language: str = "en") -> float:
-    """Jaccard index of the normalised term sets (see `normalise_term`)."""
+    """Jaccard index of the sets of term keys (see `term_key`)."""
     return jaccard(term_set(predicted, language), term_set(reference, language))
 
 

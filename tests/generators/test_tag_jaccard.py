@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generators.tag.jaccard import char_jaccard, jaccard, normalise_term, term_jaccard
+from generators.tag.jaccard import char_jaccard, jaccard, normalise_term, term_jaccard, term_key
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,28 @@ def test_char_jaccard_hand_computed() -> None:
     elections = ["Voice clone robocalls", "Deepfake campaign videos", "Cheapfakes"]
     assert char_jaccard(medical, elections) > 0.6
     assert term_jaccard(medical, elections, "en") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "language", "same"),
+    [
+        # plural, word order and function words do not make a new term...
+        ("Paracetamol overdoses", "Overdose of paracetamol", "en", True),
+        ("Children's liquid medicine", "children liquid medicines", "en", True),
+        ("Bulos de voto por mensaje", "bulo del voto por mensajes", "es", True),
+        ("Golpes de bolsas de estudo", "golpe das bolsas de estudo", "pt", True),
+        ("Hoaks pindah TPS", "hoaks untuk pindah TPS", "id", True),
+        # ...but a different content word does, and so does a negation
+        ("Paracetamol overdose", "Paracetamol poisoning", "en", False),
+        ("Voto obrigatório", "Voto não obrigatório", "pt", False),
+        ("Fechas de elección falsas", "Fechas de elección", "es", False),
+    ],
+)
+def test_term_key_is_language_aware(left: str, right: str, language: str, same: bool) -> None:
+    assert (term_key(left, language) == term_key(right, language)) is same
+
+
+def test_term_key_never_empties_a_term() -> None:
+    assert term_key("Of", "en") == "of"
+    assert term_key("", "en") == ""
+    assert term_key("Kancil", "xx") == "kancil"  # no stemmer for the language: words kept as written
