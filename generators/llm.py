@@ -163,7 +163,7 @@ def parse_items(reply: str) -> list[tuple[str, str]]:
     objects is accepted too, for models that prefer it). Markdown emphasis and list markers
     are tolerated; anything else on a line without a separator is not an item.
     """
-    payload = _json_payload(reply)
+    payload = json_payload(reply)
     if isinstance(payload, list):
         items = []
         for entry in payload:
@@ -184,7 +184,11 @@ def parse_items(reply: str) -> list[tuple[str, str]]:
     return items
 
 
-def _json_payload(reply: str) -> Any:
+def json_payload(reply: str, list_keys: Sequence[str] = ("items", "list", "results")) -> Any:
+    """The first JSON value in a model's reply (models wrap it in prose or code fences), or None.
+
+    An object holding a list under one of `list_keys` (`{"items": [...]}`) gives that list.
+    """
     start = min((i for i in (reply.find("["), reply.find("{")) if i >= 0), default=-1)
     if start < 0:
         return None
@@ -193,7 +197,7 @@ def _json_payload(reply: str) -> Any:
     except ValueError:
         return None
     if isinstance(payload, dict):
-        for key in ("items", "list", "results"):
+        for key in list_keys:
             if isinstance(payload.get(key), list):
                 return payload[key]
     return payload

@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 NodeOrigin = Literal["generated", "curated", "tag", "imported"]
 Modality = Literal["text-to-text", "text-to-image", "text-to-video", "text-to-audio"]
@@ -20,6 +20,22 @@ def content_id(*parts: Any, length: int = 16) -> str:
     """A stable id: the sha256 of the parts' canonical JSON, truncated."""
     canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:length]
+
+
+def validation_problem(error: ValidationError) -> tuple[str, str]:
+    """The first problem of a pydantic error as (field path, message) for a one-sentence error.
+
+    The path is dotted ("size.max_l1"), empty at the top level; the message drops pydantic's
+    "Value error, " prefix and says plainly when a field is missing or unknown.
+    """
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing":
+        message = "this required field is missing"
+    elif first["type"] == "extra_forbidden":
+        message = "unknown field"
+    return field, message
 
 
 class Record(BaseModel):

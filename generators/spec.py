@@ -9,6 +9,8 @@ import pycountry
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .records import validation_problem
+
 Modality = Literal["text-to-text", "text-to-image", "text-to-video", "text-to-audio"]
 
 
@@ -137,11 +139,5 @@ def load_spec(path: str | Path) -> tuple[DomainSpec, str]:
     try:
         return DomainSpec.model_validate(data), text
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "missing":
-            message = "this required field is missing"
-        elif first["type"] == "extra_forbidden":
-            message = "unknown field"
-        raise SpecError(f"{path}: field '{field}': {message}.") from None
+        field, message = validation_problem(error)
+        raise SpecError(f"{path}: field '{field or '(top level)'}': {message}.") from None

@@ -51,8 +51,7 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import collect
 from pydantic import BaseModel, ConfigDict
 
-from scorers.metrics import scored_total
-from scorers.stats import wilson_interval
+from scorers.metrics import rate_metrics, scored_total
 
 GUARD_ROLE = "guard"
 """The model role of the guard (`--model-role guard=<model>`)."""
@@ -247,38 +246,10 @@ def _misses(scores: list[SampleScore]) -> tuple[int, int]:
     return missed, len(judged)
 
 
-@metric
-def guard_miss_rate() -> Metric:
-    """Share of the responses the rubric judged failures that the guard did not flag.
-
-    NaN when no rubric failure was guarded (no failures, or no rubric scorer before the guard).
-    """
-
-    def compute(scores: list[SampleScore]) -> Value:
-        missed, n = _misses(scores)
-        return missed / n if n else math.nan
-
-    return compute
-
-
-@metric
-def guard_miss_rate_ci_low(confidence: float = 0.95) -> Metric:
-    """Lower bound of the Wilson interval for the guard miss rate."""
-
-    def compute(scores: list[SampleScore]) -> Value:
-        return wilson_interval(*_misses(scores), confidence=confidence)[0]
-
-    return compute
-
-
-@metric
-def guard_miss_rate_ci_high(confidence: float = 0.95) -> Metric:
-    """Upper bound of the Wilson interval for the guard miss rate."""
-
-    def compute(scores: list[SampleScore]) -> Value:
-        return wilson_interval(*_misses(scores), confidence=confidence)[1]
-
-    return compute
+# NaN when no rubric failure was guarded (no failures, or no rubric scorer before the guard)
+guard_miss_rate, guard_miss_rate_ci_low, guard_miss_rate_ci_high = rate_metrics(
+    "guard_miss_rate", _misses, "the responses the rubric judged failures that the guard did not flag"
+)
 
 
 @metric
@@ -292,35 +263,7 @@ def rubric_failures_guarded() -> Metric:
 
 
 
-@metric
-def flag_rate() -> Metric:
-    """Share of responses the guard flagged."""
-
-    def compute(scores: list[SampleScore]) -> Value:
-        flags, n = scored_total(scores)
-        return flags / n if n else math.nan
-
-    return compute
-
-
-@metric
-def flag_rate_ci_low(confidence: float = 0.95) -> Metric:
-    """Lower bound of the Wilson interval for the flag rate."""
-
-    def compute(scores: list[SampleScore]) -> Value:
-        return wilson_interval(*scored_total(scores), confidence=confidence)[0]
-
-    return compute
-
-
-@metric
-def flag_rate_ci_high(confidence: float = 0.95) -> Metric:
-    """Upper bound of the Wilson interval for the flag rate."""
-
-    def compute(scores: list[SampleScore]) -> Value:
-        return wilson_interval(*scored_total(scores), confidence=confidence)[1]
-
-    return compute
+flag_rate, flag_rate_ci_low, flag_rate_ci_high = rate_metrics("flag_rate", scored_total, "responses the guard flagged")
 
 
 # --- the scorer -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ they give the same answer when called directly on a log's sample scores.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import cast
 
 from inspect_ai.scorer import Metric, MetricProtocol, SampleScore, Value, grouped, metric
@@ -22,35 +22,57 @@ DEFAULT_GROUP_KEYS: tuple[str, ...] = ("l1", "depth", "user_group", "country", "
 """QueryRecord fields the failure rate is broken down by."""
 
 
-@metric
-def failure_rate() -> Metric:
-    """Share of scored samples that failed (NaN when none was scored)."""
-
-    def metric(scores: list[SampleScore]) -> Value:
-        failures, n = scored_total(scores)
-        return failures / n if n else math.nan
-
-    return metric
+Counts = Callable[[list[SampleScore]], tuple[float, int]]
+"""Reads (events, trials) from a list of sample scores, e.g. (failures, scored samples)."""
 
 
-@metric
-def failure_rate_ci_low(confidence: float = 0.95) -> Metric:
-    """Lower bound of the Wilson interval for the failure rate."""
+def rate_metrics(
+    name: str, counts: Counts, share_of: str
+) -> tuple[Callable[[], Metric], Callable[..., Metric], Callable[..., Metric]]:
+    """Register `<name>`, `<name>_ci_low` and `<name>_ci_high`: a rate and its Wilson interval.
 
-    def metric(scores: list[SampleScore]) -> Value:
-        return wilson_interval(*scored_total(scores), confidence=confidence)[0]
+    Args:
+      name: The rate's metric name, as it appears in logs (e.g. "flag_rate").
+      counts: (events, trials) from the sample scores; the rate is events / trials, NaN for 0 trials.
+      share_of: What the rate is a share of, for the docstrings ("scored samples that failed").
+    """
 
-    return metric
+    def rate() -> Metric:
+        def compute(scores: list[SampleScore]) -> Value:
+            events, trials = counts(scores)
+            return events / trials if trials else math.nan
+
+        return compute
+
+    def ci_low(confidence: float = 0.95) -> Metric:
+        def compute(scores: list[SampleScore]) -> Value:
+            return wilson_interval(*counts(scores), confidence=confidence)[0]
+
+        return compute
+
+    def ci_high(confidence: float = 0.95) -> Metric:
+        def compute(scores: list[SampleScore]) -> Value:
+            return wilson_interval(*counts(scores), confidence=confidence)[1]
+
+        return compute
+
+    rate.__doc__ = f"Share of {share_of} (NaN when there is none)."
+    ci_low.__doc__ = f"Lower bound of the Wilson interval for the share of {share_of}."
+    ci_high.__doc__ = f"Upper bound of the Wilson interval for the share of {share_of}."
+    return (
+        cast(Callable[[], Metric], metric(name=name)(rate)),
+        cast(Callable[..., Metric], metric(name=f"{name}_ci_low")(ci_low)),
+        cast(Callable[..., Metric], metric(name=f"{name}_ci_high")(ci_high)),
+    )
 
 
-@metric
-def failure_rate_ci_high(confidence: float = 0.95) -> Metric:
-    """Upper bound of the Wilson interval for the failure rate."""
+def scored_total(scores: Sequence[SampleScore]) -> tuple[float, int]:
+    """(sum of 0/1 values, scored samples), unscored (NaN) left out; a value can be fractional after epoch reduction."""
+    values = [score.score.as_float() for score in scores if not _is_unscored(score.score.value)]
+    return sum(values), len(values)
 
-    def metric(scores: list[SampleScore]) -> Value:
-        return wilson_interval(*scored_total(scores), confidence=confidence)[1]
 
-    return metric
+failure_rate, failure_rate_ci_low, failure_rate_ci_high = rate_metrics("failure_rate", scored_total, "scored samples that failed")
 
 
 @metric
@@ -150,12 +172,6 @@ def failure_metrics(group_keys: Sequence[str] = DEFAULT_GROUP_KEYS, confidence: 
         for key in group_keys
         for m in (failure_rate(), failure_rate_ci_low(confidence), failure_rate_ci_high(confidence))
     ]
-
-
-def scored_total(scores: Sequence[SampleScore]) -> tuple[float, int]:
-    """(sum of 0/1 values, scored samples), unscored (NaN) left out; a value can be fractional after epoch reduction."""
-    values = [score.score.as_float() for score in scores if not _is_unscored(score.score.value)]
-    return sum(values), len(values)
 
 
 def _is_unscored(value: Value) -> bool:

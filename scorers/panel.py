@@ -36,7 +36,7 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import collect
 from pydantic import BaseModel
 
-from scorers.metrics import failure_metrics, rater_calls_saved
+from scorers.metrics import failure_metrics, rate_metrics, rater_calls_saved
 from scorers.rubric import Rubric, load_rubric
 from scorers.rubric_rater import (
     GRADER_ROLE,
@@ -46,7 +46,6 @@ from scorers.rubric_rater import (
     parse_label,
 )
 from scorers.stats import panel_kappa as panel_kappa_stat
-from scorers.stats import wilson_interval
 
 Consensus = Literal["majority", "unanimous", "any"]
 """How the judges' failure verdicts combine into the panel's:
@@ -194,35 +193,9 @@ def _reviews(scores: list[SampleScore]) -> tuple[int, int]:
     return sum(1 for s in scores if (s.score.metadata or {}).get("needs_review")), len(scores)
 
 
-@metric
-def panel_review_rate() -> Metric:
-    """Share of scored samples marked for review (judges disagree, or some gave no label)."""
-
-    def compute(scores: list[SampleScore]) -> Value:
-        marked, n = _reviews(scores)
-        return marked / n if n else math.nan
-
-    return compute
-
-
-@metric
-def panel_review_rate_ci_low(confidence: float = 0.95) -> Metric:
-    """Lower bound of the Wilson interval for the review rate."""
-
-    def compute(scores: list[SampleScore]) -> Value:
-        return wilson_interval(*_reviews(scores), confidence=confidence)[0]
-
-    return compute
-
-
-@metric
-def panel_review_rate_ci_high(confidence: float = 0.95) -> Metric:
-    """Upper bound of the Wilson interval for the review rate."""
-
-    def compute(scores: list[SampleScore]) -> Value:
-        return wilson_interval(*_reviews(scores), confidence=confidence)[1]
-
-    return compute
+panel_review_rate, panel_review_rate_ci_low, panel_review_rate_ci_high = rate_metrics(
+    "panel_review_rate", _reviews, "scored samples marked for review (judges disagree, or some gave no label)"
+)
 
 
 # --- the scorer -----------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from generators.records import validation_problem
+
 FIRST_PASSES = ("refusal",)
 """Model-free first passes a rubric can map to one of its labels (see scorers/refusal.py)."""
 
@@ -172,13 +174,8 @@ def load_rubric(name_or_path: str | Path) -> Rubric:
     try:
         return Rubric.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "missing":
-            message = "this required field is missing"
-        elif first["type"] == "extra_forbidden":
-            message = "unknown field"
+        field, message = validation_problem(error)
+        field = field or "(top level)"
         raise RubricError(f"{path}: field '{field}': {message}.", path=path, field=field) from None
 
 

@@ -24,7 +24,7 @@ from typing import Literal
 from inspect_ai.model import Model
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from ..llm import CallResult, PromptTemplate, ReplyError, generate_validated
+from ..llm import CallResult, PromptTemplate, ReplyError, generate_validated, json_payload
 from .corpus import Passage
 from .normalise import clean_phrase, content_words, normalise_country
 from .untrusted import fence
@@ -145,15 +145,7 @@ def infer_kind(item: str) -> ItemKind:
 
 
 def _json_rows(reply: str) -> list[dict[str, object]] | None:
-    start = min((i for i in (reply.find("["), reply.find("{")) if i >= 0), default=-1)
-    if start < 0:
-        return None
-    try:
-        payload, _ = json.JSONDecoder().raw_decode(reply[start:])
-    except ValueError:
-        return None
-    if isinstance(payload, dict):
-        payload = next((payload[k] for k in ("items", "evidence", "results") if isinstance(payload.get(k), list)), None)
+    payload = json_payload(reply, list_keys=("items", "evidence", "results"))
     if not isinstance(payload, list):
         return None
     rows = []
