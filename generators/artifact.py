@@ -88,6 +88,7 @@ def render_card(manifest: Manifest, spec_summary: dict[str, object], sources: Se
     models = "\n".join(f"| {role} | `{model}` |" for role, model in sorted(manifest.models.items())) or "| - | - |"
     notes = "\n".join(f"- {note}" for note in manifest.notes) or "- none"
     source_lines = "\n".join(f"- {source}" for source in sources) or "- none recorded"
+    quality = _quality_lines(manifest)
     return template.format(
         name=manifest.name,
         pretty_name=json.dumps(f"NodeSynth: {manifest.domain}"),
@@ -102,7 +103,28 @@ def render_card(manifest: Manifest, spec_summary: dict[str, object], sources: Se
         models=models,
         notes=notes,
         sources=source_lines,
+        quality=quality,
         definition=spec_summary.get("definition", ""),
+    )
+
+
+def _quality_lines(manifest: Manifest) -> str:
+    report = manifest.quality
+    if report is None:
+        return "- no quality gates ran (imported, or built before they existed)"
+
+    def shown(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    gate = f"Jaccard >= {report.near_duplicate_jaccard}" if report.near_duplicate_jaccard else "off"
+    return "\n".join(
+        [
+            f"- {report.checked} queries checked, {report.kept} kept",
+            f"- near-duplicates dropped ({gate} on character 5-grams): {report.near_duplicates}",
+            f"- wrong language dropped: {report.wrong_language}",
+            f"- diversity of the kept queries: distinct-1 {shown(report.distinct_1)}, distinct-2 {shown(report.distinct_2)},"
+            f" mean nearest-neighbour 5-gram Jaccard {shown(report.mean_nearest_jaccard)} (lower is more diverse)",
+        ]
     )
 
 

@@ -1,7 +1,8 @@
 """The build engine: a domain spec in, a dataset directory out.
 
 spec → L1 categories → L2 topics → L3 terms (generator or TaG) → evidence (when a corpus or
-web search is configured) → user groups (grounded in the evidence) → queries → datasets/<name>/.
+web search is configured) → user groups (grounded in the evidence) → queries → quality gates
+(near-duplicates, wrong language) → datasets/<name>/.
 Each stage is a function from records to records; this module only wires them together, keeps
 the accounting and writes the artifact.
 """
@@ -28,7 +29,8 @@ from .evidence import (
 )
 from .llm import BuildStats, track_stats, untrack_stats
 from .queries import generate_queries, query_cells
-from .records import EvidenceReport, Manifest, ModelUsageSummary, Reject, Taxonomy
+from .quality import apply_quality_gates
+from .records import EvidenceReport, Manifest, ModelUsageSummary, QualityReport, Reject, Taxonomy
 from .spec import DomainSpec, EvidenceSpec
 from .taxonomy import generate_categories, generate_topics
 from .terms import expand_terms
@@ -111,6 +113,7 @@ class BuildSummary(BaseModel):
     rejects_by_stage: dict[str, int] = Field(default_factory=dict)
     usage: dict[str, ModelUsageSummary] = Field(default_factory=dict)
     evidence: EvidenceReport | None = None
+    quality: QualityReport | None = None
 
 
 def evidence_note(report: EvidenceReport) -> str:
@@ -216,6 +219,10 @@ async def build_dataset(
             on_cell_done=progress.stage("queries", len(cells)),
         )
         rejects.extend(queries.rejects)
+        advance = progress.stage("quality gates", 1)
+        kept, dropped, quality = apply_quality_gates(queries.items, spec.quality)
+        rejects.extend(dropped)
+        advance()
     finally:
         untrack_stats(token)
 
@@ -239,13 +246,14 @@ async def build_dataset(
         canary=new_canary(),
         notes=notes,
         evidence=grounding.report,
+        quality=quality,
     )
     write_dataset(
         out_dir,
         spec_text=spec_text,
         taxonomy=taxonomy,
         evidence=grounding.evidence,
-        queries=queries.items,
+        queries=kept,
         rejects=rejects,
         manifest=manifest,
         spec_summary={"languages": spec.languages, "definition": spec.definition},
@@ -257,7 +265,7 @@ async def build_dataset(
         name=spec.name,
         out_dir=str(out_dir),
         build_id=build_id,
-        queries=len(queries.items),
+        queries=len(kept),
         rejects=len(rejects),
         taxonomy_nodes=len(taxonomy.nodes),
         user_groups=len(groups.items),
@@ -268,5 +276,6 @@ async def build_dataset(
         rejects_by_stage=by_stage,
         usage=stats.usage,
         evidence=grounding.report,
+        quality=quality,
     )
 

@@ -209,6 +209,21 @@ class EvidenceReport(Record):
     injection_suspects: int = Field(0, description="retrieved sentences withheld because they read as instructions")
 
 
+class QualityReport(Record):
+    """What the gates did and how diverse the kept queries are (manifest `quality`)."""
+
+    checked: int
+    kept: int
+    near_duplicates: int
+    wrong_language: int
+    near_duplicate_jaccard: float | None
+    distinct_1: float | None = Field(description="distinct words / words, over the kept queries")
+    distinct_2: float | None = Field(description="distinct word pairs / word pairs, over the kept queries")
+    mean_nearest_jaccard: float | None = Field(
+        description="mean 5-gram Jaccard of each kept query to its most similar other kept query"
+    )
+
+
 class Manifest(Record):
     """manifest.json: what was built, from what, with what, and the checksums."""
 
@@ -228,3 +243,4 @@ class Manifest(Record):
     source: str = "build"
     notes: list[str] = Field(default_factory=list)
     evidence: EvidenceReport | None = None
+    quality: QualityReport | None = None

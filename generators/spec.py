@@ -38,6 +38,18 @@ class VerifySpec(BaseModel):
     llm: bool = Field(False, description="also ask the checker model whether a quote supports an item the word check misses")
 
 
+class QualitySpec(BaseModel):
+    """The `quality:` section of a spec: which gates the generated queries pass (generators/quality.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    near_duplicate_jaccard: float | None = Field(
+        0.7, gt=0, le=1, description="drop a query this similar (5-gram Jaccard) to a kept one; null: off"
+    )
+    check_language: bool = Field(True, description="drop queries plainly written in another language than asked")
+    language_min_words: int = Field(4, ge=1, description="shorter queries are too short to judge their language")
+
+
 class EvidenceSpec(BaseModel):
     """Where evidence comes from and how it is checked (the `evidence:` section of a spec)."""
 
@@ -88,6 +100,7 @@ class DomainSpec(BaseModel):
         "default: the shipped TaG with an embedded generator, else the generator",
     )
     evidence: EvidenceSpec | None = Field(None, description="evidence grounding; absent: the build is not grounded")
+    quality: QualitySpec = Field(default_factory=QualitySpec, description="quality gates on the generated queries")
 
     @field_validator("countries")
     @classmethod

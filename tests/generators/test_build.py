@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import zlib
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,25 @@ def tidy_responder(messages: list[ChatMessage]) -> str:
     if "groups of people" in request:
         return "Parents of toddlers: they give most medicine at home."
     topic = re.search(r"Topic: (.+?)\.\n", request).group(1)
-    return f"How much should I give for {topic.lower()} when the clinic is closed tonight?"
+    # worded differently per topic, as a real generator would: the quality gate drops near-copies
+    code = zlib.crc32(topic.encode())
+    opener, question, closer = (part[(code >> shift) % len(part)] for part, shift in zip(WORDING, (0, 8, 16)))
+    return f"{opener} {question.format(topic=topic.lower())} {closer}"
+
+
+# three independent slots picked by different bits of the topic's hash: two topics share all
+# three, and read as near-copies, with probability 1/512
+WORDING = (
+    ["The clinic is closed tonight.", "Our pharmacist is away until Monday.", "Grandma mixed up her pills again.",
+     "We can't afford a doctor right now.", "The leaflet got thrown out.", "We're travelling abroad with a toddler.",
+     "A forum post got me worried.", "My teenage son has to manage alone this week."],
+    ["How much is right for {topic}?", "Is it safe to double up on {topic}?", "What do people usually do about {topic}?",
+     "Could a herbal fix replace the medicine for {topic}?", "Which amount works for {topic} at home?",
+     "Should we just skip {topic} for a day?", "Can you explain {topic} without jargon?", "What is risky about {topic}?"],
+    ["Thanks!", "Please be quick, I'm panicking.", "Short answer please.", "Two sentences is enough.",
+     "No lectures, just numbers.", "Asking for my dad after his surgery.", "We live far from any hospital.",
+     "Our village nurse retired last year."],
+)
 
 
 @pytest.fixture

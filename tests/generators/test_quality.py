@@ -1,0 +1,185 @@
+"""Quality gates: near-duplicates, wrong language, diversity figures; in a build and on real prompts."""
+
+from __future__ import annotations
+
+import csv
+import json
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+from inspect_ai.model import ChatMessage
+
+from generators.artifact import read_manifest, read_queries
+from generators.quality import (
+    SimilarityIndex,
+    apply_quality_gates,
+    distinct_n,
+    jaccard,
+    mean_nearest_jaccard,
+    nearest_jaccard,
+    normalise_text,
+    shingles,
+    wrong_language,
+)
+from generators.records import QueryRecord
+from generators.spec import QualitySpec, SpecError, load_spec
+from tests.generators.test_build import SPEC, run_build, tidy_responder
+from tests.scripted_model import register
+
+
+def query(text: str, number: int, language: str = "en") -> QueryRecord:
+    return QueryRecord(
+        id=f"q-{number}", input=text, language=language, modality="text-to-text", domain="Medical advice",
+        l1="Medication misuse", l2="Dosing", depth=2, taxonomy_path=["Medication misuse", "Dosing"], build_id="b",
+    )
+
+
+def test_shingles_and_normalisation() -> None:
+    assert normalise_text("  What's the DOSE?!\n") == "what s the dose"
+    assert shingles("Dose!") == {"dose"}  # shorter than a shingle: the whole text
+    assert shingles("abcdef") == {"abcde", "bcdef"}
+    assert shingles("") == set()
+    assert jaccard({"a", "b"}, {"b", "c"}) == pytest.approx(1 / 3)
+
+
+def test_similarity_index_reports_exact_jaccard_above_its_threshold() -> None:
+    index = SimilarityIndex(0.7)
+    index.add("a", "How much paracetamol can a child of six take in one day?")
+    index.add("b", "Which herbal teas lower blood pressure without any medicine?")
+    near = "How much paracetamol can a child of six take in one day??"
+    match = index.nearest(near)
+    assert match is not None and match[0] == "a"
+    exact = jaccard(shingles(near), shingles("How much paracetamol can a child of six take in one day?"))
+    assert match[1] == pytest.approx(exact)
+    assert index.nearest("How much ibuprofen can an adult take before surgery next week?") is None
+    assert len(index) == 2
+
+
+def test_nearest_jaccard_matches_brute_force() -> None:
+    texts = [
+        "how do I treat a fever at home", "How do I treat a fever at home?", "treat a high fever at home fast",
+        "what is the capital of France", "capital city of france", "zzzz",
+    ]
+    nearest = nearest_jaccard(texts)
+    for i, text in enumerate(texts):
+        scores = [(jaccard(shingles(text), shingles(other)), j) for j, other in enumerate(texts) if j != i]
+        best = max(scores)
+        assert nearest[i][1] == pytest.approx(best[0], abs=1e-4)
+        if best[0] == 0:
+            assert nearest[i] == (-1, 0.0)
+    against = nearest_jaccard(["a fever at home"], texts)
+    assert against[0][0] in (0, 1, 2) and against[0][1] > 0
+    assert mean_nearest_jaccard(["only one"]) is None
+
+
+def test_distinct_n_hand_computed() -> None:
+    # words: a b a c -> 3 distinct of 4; pairs: ab ba ac -> 3 of 3
+    assert distinct_n(["a b", "a c"], 1) == pytest.approx(3 / 4)
+    assert distinct_n(["a b a c"], 2) == 1.0
+    assert distinct_n(["a b", "a b"], 2) == 0.5
+    assert distinct_n(["one"], 2) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "flagged"),
+    [
+        ("Can you tell me how much ibuprofen is safe for a child?", "es", True),
+        ("Can you tell me how much ibuprofen is safe for a child?", "en", False),
+        ("¿Cuánto ibuprofeno puede tomar un niño de seis años al día?", "es", False),
+        ("¿Cuánto ibuprofeno puede tomar un niño de seis años al día?", "en", True),
+        ("Berapa dosis parasetamol yang aman untuk anak kecil?", "id", False),
+        ("Posso tomar remédio para dor de cabeça durante a gravidez?", "pt", False),
+        ("Is it safe?", "es", False),  # too short to judge
+    ],
+)
+def test_wrong_language(text: str, language: str, flagged: bool) -> None:
+    reason = wrong_language(text, language)
+    assert (reason is not None) is flagged
+    if flagged:
+        assert f"not the requested {language!r}" in reason
+
+
+def test_gates_keep_the_first_and_reject_the_rest_with_reasons() -> None:
+    queries = [
+        query("How much paracetamol can a child of six take in one day?", 1),
+        query("how much paracetamol can a child of six take in one day", 2),  # near copy of 1
+        query("Which herbal teas lower blood pressure without any medicine at all?", 3),
+        query("Which herbal teas lower blood pressure without any medicine at all?", 4, language="es"),  # wrong language
+    ]
+    kept, rejects, report = apply_quality_gates(queries, QualitySpec())
+    assert [q.id for q in kept] == ["q-1", "q-3"]
+    assert [r.stage for r in rejects] == ["quality", "quality"]
+    assert rejects[0].reason.startswith("near duplicate of q-1 (5-gram Jaccard 1.00)")
+    assert rejects[0].context["query_id"] == "q-2" and rejects[0].raw_output == queries[1].input
+    assert rejects[1].reason.startswith("wrong language: written in 'en'")
+    assert (report.checked, report.kept, report.near_duplicates, report.wrong_language) == (4, 2, 1, 1)
+    assert report.distinct_1 == distinct_n([q.input for q in kept], 1)
+    assert report.mean_nearest_jaccard == mean_nearest_jaccard([q.input for q in kept])
+
+    kept, rejects, report = apply_quality_gates(queries, QualitySpec(near_duplicate_jaccard=None, check_language=False))
+    assert len(kept) == 4 and not rejects and report.near_duplicate_jaccard is None
+
+
+def test_bad_quality_section_is_one_sentence(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(SPEC + "quality: {near_duplicate_jaccard: 1.5}\n")
+    with pytest.raises(SpecError, match=r"field 'quality.near_duplicate_jaccard'"):
+        load_spec(spec)
+
+
+def templated_responder(messages: list[ChatMessage]) -> str:
+    """Tidy, except every query is the same long sentence with the topic swapped in."""
+    request = messages[-1].text
+    if "Topic:" in request and "specific terms" not in request and "groups of people" not in request:
+        topic = request.split("Topic: ", 1)[1].split(".\n", 1)[0]
+        return (
+            "I am a parent and the clinic near our home is closed tonight, the pharmacy too; how much of the "
+            f"medicine should I give for {topic.lower()}?"
+        )
+    return tidy_responder(messages)
+
+
+def test_build_drops_templated_near_copies_and_reports_them(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(SPEC)
+    out = tmp_path / "out"
+    summary = run_build(spec, register("templated", templated_responder), out)
+    queries = read_queries(out)
+    rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
+    quality = [r for r in rejects if r["stage"] == "quality"]
+    manifest = read_manifest(out)
+    assert manifest.quality is not None
+    assert manifest.quality.checked == 12  # 4 L2 + 8 L3 cells
+    assert manifest.quality.kept == len(queries) < 12
+    assert manifest.quality.near_duplicates == len(quality) == 12 - len(queries)
+    assert summary.rejects_by_stage["quality"] == len(quality) and summary.quality == manifest.quality
+    assert all(r["reason"].startswith("near duplicate of q-") for r in quality)
+    # no kept pair is a near copy
+    for left, right in combinations(queries, 2):
+        assert jaccard(shingles(left.input), shingles(right.input)) < 0.7
+    card = (out / "README.md").read_text()
+    assert f"near-duplicates dropped (Jaccard >= 0.7 on character 5-grams): {len(quality)}" in card
+
+
+def human_prompts(reference_dir: Path) -> list[str]:
+    files = [
+        ("human-benchmarks/ailuminate/airr_official_1.0_demo_en_us_prompt_set_release_no_cse.csv", "prompt_text"),
+        ("human-benchmarks/simplesafetytests/simplesafetytests_test_cases.csv", "prompts_final"),
+        ("xstest/xstest_prompts.csv", "prompt"),
+    ]
+    prompts = []
+    for name, column in files:
+        with (reference_dir / name).open(encoding="utf-8", newline="") as handle:
+            prompts.extend(row[column] for row in csv.DictReader(handle))
+    return prompts
+
+
+def test_language_gate_on_human_written_english_prompts(reference_dir: Path) -> None:
+    """1,650 human-written English prompts: almost none dropped as English, almost all caught as Spanish."""
+    prompts = human_prompts(reference_dir)
+    assert len(prompts) == 1650
+    false_rejects = sum(wrong_language(text, "en") is not None for text in prompts)
+    caught = sum(wrong_language(text, "es") is not None for text in prompts)
+    assert false_rejects <= 3  # measured: 1, a letter-by-letter obfuscated AILuminate prompt
+    assert caught / len(prompts) >= 0.95  # measured: 1,620 (the rest are too short to judge)
