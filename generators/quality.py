@@ -13,6 +13,7 @@ The same index answers "how novel is this set against a human-written benchmark?
 
 from __future__ import annotations
 
+import random
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -132,8 +133,11 @@ def distinct_n(texts: Iterable[str], n: int) -> float | None:
     return round(len(seen) / total, 4) if total else None
 
 
-def nearest_jaccard(texts: Sequence[str], reference: Sequence[str] | None = None) -> list[tuple[int, float]]:
-    """For each text, (index, exact 5-gram Jaccard) of its most similar reference text.
+def nearest_jaccard(
+    texts: Sequence[str], reference: Sequence[str] | None = None, rows: Sequence[int] | None = None
+) -> list[tuple[int, float]]:
+    """For each text (or each of `rows`, indices into `texts`), (index, exact 5-gram Jaccard) of
+    its most similar reference text.
 
     Without `reference`, the other texts are the reference (a text is never its own nearest).
     Exact, computed as sparse shingle-matrix products in blocks of rows: 10,000 texts against
@@ -159,18 +163,21 @@ def nearest_jaccard(texts: Sequence[str], reference: Sequence[str] | None = None
     left.resize((left.shape[0], width))
     right = right.copy()
     right.resize((right.shape[0], width))
+    row_index = np.arange(left.shape[0]) if rows is None else np.asarray(rows, dtype=int)
+    left = left[row_index]
     left_sizes = np.asarray(left.sum(axis=1)).ravel()
     right_sizes = np.asarray(right.sum(axis=1)).ravel()
     right_t = right.T.tocsc()
     result: list[tuple[int, float]] = []
-    block = 1000
+    # about 20M scores per block: bounded memory however many reference texts there are
+    block = max(1, min(1000, 20_000_000 // max(right.shape[0], 1)))
     for start in range(0, left.shape[0], block):
         inter = (left[start : start + block] @ right_t).toarray()
         union = left_sizes[start : start + block, None] + right_sizes[None, :] - inter
         scores = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
         if self_reference:
-            rows = np.arange(scores.shape[0])
-            scores[rows, rows + start] = -1.0
+            local = np.arange(scores.shape[0])
+            scores[local, row_index[start : start + block]] = -1.0
         if scores.shape[1] == 0:
             result.extend((-1, 0.0) for _ in range(scores.shape[0]))
             continue
@@ -181,11 +188,18 @@ def nearest_jaccard(texts: Sequence[str], reference: Sequence[str] | None = None
     return result
 
 
-def mean_nearest_jaccard(texts: Sequence[str]) -> float | None:
-    """Mean over texts of the exact 5-gram Jaccard to the most similar other text (None for < 2)."""
+def mean_nearest_jaccard(texts: Sequence[str], sample: int = 5000, seed: int = 0) -> float | None:
+    """Mean over texts of the exact 5-gram Jaccard to the most similar other text (None for < 2).
+
+    Above `sample` texts, the mean over a seeded random sample of them (each still compared with
+    all the others): an unbiased estimate at a fraction of the quadratic cost.
+    """
     if len(texts) < 2:
         return None
-    return round(fmean(score for _, score in nearest_jaccard(texts)), 4)
+    rows = None
+    if len(texts) > sample:
+        rows = sorted(random.Random(seed).sample(range(len(texts)), sample))
+    return round(fmean(score for _, score in nearest_jaccard(texts, rows=rows)), 4)
 
 
 def apply_quality_gates(

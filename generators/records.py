@@ -220,7 +220,7 @@ class QualityReport(Record):
     distinct_1: float | None = Field(description="distinct words / words, over the kept queries")
     distinct_2: float | None = Field(description="distinct word pairs / word pairs, over the kept queries")
     mean_nearest_jaccard: float | None = Field(
-        description="mean 5-gram Jaccard of each kept query to its most similar other kept query"
+        description="mean 5-gram Jaccard of each kept query to its most similar other kept query (over 5,000 sampled when more)"
     )
 
 

@@ -33,7 +33,7 @@ DEFAULT_MODEL = "nodesynth/smollm2"
 
 def fail(message: str) -> None:
     """Print one sentence and exit 2: for errors the user can fix."""
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)  # one line, however long
     raise typer.Exit(code=2)
 
 
@@ -217,6 +217,7 @@ from . import cli_calibrate; cli_calibrate.register(app)  # noqa: E402,E702
 from . import cli_triage; cli_triage.register(app)  # noqa: E402,E702
 from . import cli_report; cli_report.register(app)  # noqa: E402,E702
 from . import cli_tag; cli_tag.register(app)  # noqa: E402,E702
+from . import cli_novelty; cli_novelty.register(app)  # noqa: E402,E702
 
 
 def main() -> None:

@@ -183,3 +183,14 @@ def test_language_gate_on_human_written_english_prompts(reference_dir: Path) -> 
     caught = sum(wrong_language(text, "es") is not None for text in prompts)
     assert false_rejects <= 3  # measured: 1, a letter-by-letter obfuscated AILuminate prompt
     assert caught / len(prompts) >= 0.95  # measured: 1,620 (the rest are too short to judge)
+
+
+def test_nearest_jaccard_for_chosen_rows_and_a_sampled_mean() -> None:
+    texts = [f"how much {word} can a child take at night" for word in ("paracetamol", "ibuprofen", "aspirin", "syrup")]
+    texts += ["something unrelated entirely", "a different question about sleep"]
+    full = nearest_jaccard(texts)
+    assert nearest_jaccard(texts, rows=[1, 4]) == [full[1], full[4]]  # still compared with all the others
+    exact = mean_nearest_jaccard(texts)
+    assert exact == pytest.approx(sum(score for _, score in full) / len(full), abs=1e-4)
+    sampled = mean_nearest_jaccard(texts, sample=3, seed=1)
+    assert sampled is not None and sampled != exact and 0 < sampled < 1

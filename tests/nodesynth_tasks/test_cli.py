@@ -92,3 +92,13 @@ def test_build_manifest_names_the_tag_adapter(tmp_path: Path) -> None:
     assert manifest["models"]["generator"] == model
     nodes = json.loads((out / "taxonomy.json").read_text())["nodes"]
     assert {node["origin"] for node in nodes if node["level"] == 3} == {"tag"}
+
+
+def test_a_long_error_stays_on_one_line(tmp_path: Path) -> None:
+    spec = tmp_path / ("a-very-long-directory-name-" * 4) / "spec.yaml"
+    spec.parent.mkdir()
+    spec.write_text("name: Bad Name\ndomain: x\ndefinition: a definition here\n")
+    result = runner.invoke(app, ["build", str(spec)])
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()  # not wrapped at the terminal width
+    assert str(spec) in line and "field 'name'" in line

@@ -1,0 +1,154 @@
+"""Novelty of a query set against known benchmarks: how many queries are near-copies of a known prompt.
+
+A synthetic set that mostly restates a public benchmark measures what that benchmark already
+measures (and what models may have been tuned on). For each query this finds the most similar
+prompt in the reference sets by the exact Jaccard index of character 5-grams, the measure the
+build's near-duplicate gate uses, and counts queries at or above a threshold as near-copies.
+
+It is lexical: a paraphrase of a benchmark prompt in other words is not caught. That is the
+contamination that matters most for reuse (copied prompts), and it needs no model.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from .quality import nearest_jaccard
+
+TEXT_COLUMNS = ("input", "prompt", "prompt_text", "prompts_final", "prompts", "question", "text")
+"""Columns tried, in order, when a file is given without one (`FILE:COLUMN` names it)."""
+
+
+class NoveltyError(Exception):
+    """A query or reference file that cannot be read; one sentence naming the file or column."""
+
+
+class TextSet(BaseModel):
+    """Texts read from one file: a dataset directory, a JSONL or a CSV file."""
+
+    name: str
+    path: str
+    column: str
+    texts: list[str]
+    ids: list[str]
+
+
+class NearestPair(BaseModel):
+    query_id: str
+    query: str
+    reference: str = Field(description="name of the reference set")
+    reference_text: str
+    jaccard: float
+
+
+class ReferenceNovelty(BaseModel):
+    name: str
+    prompts: int
+    near_copies: int = Field(description="queries whose nearest prompt in this set is at or above the threshold")
+    mean_nearest: float
+
+
+class NoveltyReport(BaseModel):
+    queries: str
+    query_count: int
+    threshold: float
+    near_copies: int = Field(description="queries at or above the threshold against any reference set")
+    near_copy_share: float
+    mean_nearest: float = Field(description="mean over queries of the 5-gram Jaccard to the nearest reference prompt")
+    p90_nearest: float
+    max_nearest: float
+    by_reference: list[ReferenceNovelty]
+    closest: list[NearestPair] = Field(description="the queries closest to a reference prompt, most similar first")
+
+
+def read_texts(spec: str) -> TextSet:
+    """Texts from `PATH` or `PATH:COLUMN`: a dataset directory (its queries.jsonl), JSONL or CSV."""
+    path_text, column = spec, None
+    if not Path(spec).exists() and ":" in spec:
+        path_text, column = spec.rsplit(":", 1)
+    path = Path(path_text)
+    if path.is_dir():
+        path = path / "queries.jsonl"
+    if not path.is_file():
+        raise NoveltyError(f"{path}: no such file (give a dataset directory, a .jsonl or a .csv file, optionally FILE:COLUMN).")
+    try:
+        if path.suffix == ".jsonl":
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        else:
+            with path.open(encoding="utf-8", newline="") as handle:
+                rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error) as error:
+        raise NoveltyError(f"{path}: cannot be read as {'JSONL' if path.suffix == '.jsonl' else 'CSV'} ({error}).") from error
+    if not rows:
+        raise NoveltyError(f"{path}: has no rows.")
+    columns = list(rows[0])
+    if column is None:
+        column = next((name for name in TEXT_COLUMNS if name in columns), None)
+        if column is None:
+            raise NoveltyError(f"{path}: no text column among {list(TEXT_COLUMNS)}; name one as {path}:COLUMN (columns: {columns}).")
+    elif column not in columns:
+        raise NoveltyError(f"{path}: no column {column!r} (columns: {columns}).")
+    texts, ids = [], []
+    for number, row in enumerate(rows, start=1):
+        text = row.get(column)
+        if isinstance(text, str) and text.strip():
+            texts.append(text)
+            ids.append(str(row.get("id") or row.get("release_prompt_id") or f"{path.stem}:{number}"))
+    name = path.parent.name if path.name == "queries.jsonl" else path.stem
+    return TextSet(name=name, path=str(path), column=column, texts=texts, ids=ids)
+
+
+def novelty(queries: TextSet, references: Sequence[TextSet], threshold: float = 0.5, closest: int = 10) -> NoveltyReport:
+    """Nearest reference prompt for every query, per reference set and over all of them."""
+    if not queries.texts:
+        raise NoveltyError(f"{queries.path}: no non-empty texts in column {queries.column!r}.")
+    if not references:
+        raise NoveltyError("no reference set given (--against FILE).")
+    for ref in references:
+        if not ref.texts:
+            raise NoveltyError(f"{ref.path}: no non-empty texts in column {ref.column!r}.")
+    nearest = [nearest_jaccard(queries.texts, ref.texts) for ref in references]
+    per_set = [np.array([score for _, score in pairs]) for pairs in nearest]
+    indices = [[index for index, _ in pairs] for pairs in nearest]
+    stacked = np.vstack(per_set)  # reference sets x queries
+    best_set = stacked.argmax(axis=0)
+    best = stacked.max(axis=0)
+    order = np.argsort(-best, kind="stable")[:closest]
+    pairs = [
+        NearestPair(
+            query_id=queries.ids[i],
+            query=queries.texts[i],
+            reference=references[best_set[i]].name,
+            reference_text=references[best_set[i]].texts[indices[best_set[i]][i]],
+            jaccard=round(float(best[i]), 4),
+        )
+        for i in order
+        if indices[best_set[i]][i] >= 0
+    ]
+    near = int((best >= threshold).sum())
+    return NoveltyReport(
+        queries=queries.path,
+        query_count=len(queries.texts),
+        threshold=threshold,
+        near_copies=near,
+        near_copy_share=round(near / len(queries.texts), 4),
+        mean_nearest=round(float(best.mean()), 4),
+        p90_nearest=round(float(np.quantile(best, 0.9)), 4),
+        max_nearest=round(float(best.max()), 4),
+        by_reference=[
+            ReferenceNovelty(
+                name=ref.name,
+                prompts=len(ref.texts),
+                near_copies=int((scores >= threshold).sum()),
+                mean_nearest=round(float(scores.mean()), 4),
+            )
+            for ref, scores in zip(references, per_set)
+        ],
+        closest=pairs,
+    )
