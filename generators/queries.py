@@ -46,7 +46,7 @@ def modality_framing() -> dict[str, dict[str, str]]:
 
 
 def query_cells(spec: DomainSpec, taxonomy: Taxonomy, groups: list[UserGroup]) -> list[QueryCell]:
-    """Every (node × user group of its L1 × language × modality) the spec asks for."""
+    """Every (node × user group of its L1 × language of its country × modality) the spec asks for."""
     nodes = taxonomy.level(3)
     if spec.size.depth2_queries or not nodes:
         nodes = taxonomy.level(2) + nodes
@@ -57,7 +57,7 @@ def query_cells(spec: DomainSpec, taxonomy: Taxonomy, groups: list[UserGroup]) -
     for node in nodes:
         l1 = taxonomy.path(node.id)[0]
         for group in groups_by_l1.get(l1.id, []):
-            for language in spec.languages:
+            for language in spec.languages_for(node.country):
                 for modality in spec.modalities:
                     cells.append(QueryCell(node=node, user_group=group, language=language, modality=modality))
     return cells

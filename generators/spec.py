@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import pycountry
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .records import validation_problem
 
@@ -89,6 +89,10 @@ class DomainSpec(BaseModel):
     examples: list[str] = Field(default_factory=list, description="example L1 categories or concerns")
     countries: list[str] = Field(default_factory=lambda: ["ALL"])
     languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
+    locales: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="languages per country (e.g. {Brazil: [pt], India: [en, hi]}); a country not listed gets all `languages`",
+    )
     use_case: str = "Advice seeking"
     modalities: list[Modality] = Field(default_factory=lambda: ["text-to-text"], min_length=1)
     size: SizeControls = Field(default_factory=SizeControls)
@@ -112,10 +116,7 @@ class DomainSpec(BaseModel):
             if country.strip().upper() == "ALL":
                 names.append("ALL")
                 continue
-            try:
-                names.append(pycountry.countries.lookup(country.strip()).name)
-            except LookupError:
-                raise ValueError(f"unknown country {country!r} (use a country name, an ISO code, or ALL)") from None
+            names.append(_country_name(country))
         return list(dict.fromkeys(names))
 
     @field_validator("languages")
@@ -125,6 +126,35 @@ class DomainSpec(BaseModel):
             if len(code) != 2 or pycountry.languages.get(alpha_2=code.lower()) is None:
                 raise ValueError(f"{code!r} is not an ISO 639-1 language code (e.g. en, es, pt, id)")
         return [code.lower() for code in value]
+
+
+    @field_validator("locales")
+    @classmethod
+    def _locales(cls, value: dict[str, list[str]], info: ValidationInfo) -> dict[str, list[str]]:
+        countries = info.data.get("countries") or ["ALL"]
+        languages = info.data.get("languages") or []
+        normalised: dict[str, list[str]] = {}
+        for country, codes in value.items():
+            name = "ALL" if country.strip().upper() == "ALL" else _country_name(country)
+            if name not in countries:
+                raise ValueError(f"{country!r} is not one of the spec's countries {countries}")
+            codes = [code.lower() for code in codes]
+            unknown = [code for code in codes if code not in languages]
+            if unknown or not codes:
+                raise ValueError(f"{country!r} needs one or more of the spec's languages {languages}, not {unknown or 'none'}")
+            normalised[name] = list(dict.fromkeys(codes))
+        return normalised
+
+    def languages_for(self, country: str) -> list[str]:
+        """The languages queries are written in for `country` (ALL for no country)."""
+        return self.locales.get(country, self.languages)
+
+
+def _country_name(country: str) -> str:
+    try:
+        return pycountry.countries.lookup(country.strip()).name
+    except LookupError:
+        raise ValueError(f"unknown country {country!r} (use a country name, an ISO code, or ALL)") from None
 
 
 def language_name(code: str) -> str:

@@ -30,9 +30,27 @@ def test_countries_and_languages_normalised(tmp_path: Path) -> None:
     assert spec.countries == ["ALL", "Brazil", "Mexico"] and spec.languages == ["en", "pt"]
 
 
+def test_locales_pair_countries_with_their_languages(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(GOOD + "countries: [ALL, BR, India]\nlanguages: [en, pt]\nlocales: {brazil: [PT], IN: [en]}\n")
+    spec, _ = load_spec(path)
+    assert spec.locales == {"Brazil": ["pt"], "India": ["en"]}
+    assert spec.languages_for("Brazil") == ["pt"] and spec.languages_for("India") == ["en"]
+    assert spec.languages_for("ALL") == ["en", "pt"]  # not listed: every language
+
+
+def test_shipped_specs_write_country_rows_in_the_country_language() -> None:
+    spec, _ = load_spec(SPECS / "elections.yaml")
+    assert spec.languages_for("Brazil") == ["pt"] and spec.languages_for("United States") == ["en"]
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
+        (GOOD + "countries: [ALL, BR]\nlanguages: [en, pt]\nlocales: {Mexico: [es]}\n",
+         "field 'locales': 'Mexico' is not one of the spec's countries"),
+        (GOOD + "countries: [ALL, BR]\nlanguages: [en, pt]\nlocales: {Brazil: [es]}\n",
+         "field 'locales': 'Brazil' needs one or more of the spec's languages ['en', 'pt'], not ['es']"),
         ("domain: x\ndefinition: Health questions people ask.\n", "field 'name': this required field is missing"),
         (GOOD + "countries: [Atlantis]\n", "field 'countries': unknown country 'Atlantis'"),
         (GOOD + "languages: [english]\n", "field 'languages': 'english' is not an ISO 639-1 language code"),
