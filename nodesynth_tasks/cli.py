@@ -181,6 +181,14 @@ def build(
         report = summary.evidence
         share = f"{report.failed_share:.0%}" if report.failed_share is not None else "n/a"
         table.add_row("evidence kept", f"{report.kept} of {report.checked} checked items ({share} failed verification)")
+    if summary.quality is not None:
+        quality = summary.quality
+        diversity = f"distinct-2 {quality.distinct_2:.2f}" if quality.distinct_2 is not None else "distinct-2 n/a"
+        table.add_row(
+            "quality gates",
+            f"kept {quality.kept} of {quality.checked}: {quality.near_duplicates} near-duplicates, "
+            f"{quality.wrong_language} wrong language dropped; {diversity}",
+        )
     if summary.rejects_by_stage:
         table.add_row("rejects by stage", ", ".join(f"{k}: {v}" for k, v in sorted(summary.rejects_by_stage.items())))
     Console().print(table)

@@ -102,3 +102,11 @@ def test_a_long_error_stays_on_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     [line] = result.stderr.strip().splitlines()  # not wrapped at the terminal width
     assert str(spec) in line and "field 'name'" in line
+
+
+def test_build_table_reports_the_quality_gates(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(SPEC)
+    result = runner.invoke(app, ["build", str(spec), "--model", register("cli-table", tidy_responder), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "kept 12 of 12: 0 near-duplicates, 0 wrong language dropped" in " ".join(result.stdout.split())
