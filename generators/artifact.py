@@ -122,6 +122,13 @@ def _quality_lines(manifest: Manifest) -> str:
             f"- {report.checked} queries checked, {report.kept} kept",
             f"- near-duplicates dropped ({gate} on character 5-grams): {report.near_duplicates}",
             f"- wrong language dropped: {report.wrong_language}",
+            (
+                f"- near-copies of known benchmark prompts dropped (Jaccard >= {report.benchmark_jaccard}, against"
+                f" {report.benchmark_prompts} prompts): {report.benchmark_copies}; mean nearest-prompt Jaccard"
+                f" {shown(report.benchmark_mean_nearest)}"
+                if report.benchmark_prompts
+                else "- novelty against known benchmarks: not checked (spec `quality.benchmarks`, or `nodesynth novelty`)"
+            ),
             f"- diversity of the kept queries: distinct-1 {shown(report.distinct_1)}, distinct-2 {shown(report.distinct_2)},"
             f" mean nearest-neighbour 5-gram Jaccard {shown(report.mean_nearest_jaccard)} (lower is more diverse)",
         ]

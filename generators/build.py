@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +29,7 @@ from .evidence import (
 )
 from .llm import BuildStats, track_stats, untrack_stats
 from .queries import generate_queries, query_cells
+from .novelty import TextSet, read_texts
 from .quality import apply_quality_gates
 from .records import EvidenceReport, Manifest, ModelUsageSummary, QualityReport, Reject, Taxonomy
 from .spec import DomainSpec, EvidenceSpec
@@ -139,14 +140,19 @@ async def build_dataset(
     progress: BuildProgress | None = None,
     *,
     retriever: Retriever | None = None,
+    benchmarks: Sequence[TextSet] | None = None,
 ) -> BuildSummary:
     """Build `spec` into `out_dir`.
 
     With a `retriever` (or a spec `evidence:` section, opened here) the taxonomy is grounded in
     evidence before user groups are chosen; raises CorpusError for a missing or empty corpus
-    before any model call.
+    before any model call. `benchmarks` are the known prompts the quality gate drops near-copies
+    of (default: the spec's `quality.benchmarks`, read here; NoveltyError for an unreadable one,
+    before any model call).
     """
     progress = progress or _Silent()
+    if benchmarks is None:
+        benchmarks = [read_texts(reference) for reference in spec.quality.benchmarks]
     if retriever is None and spec.evidence is not None:
         from .evidence.retrieval import open_retriever
 
@@ -220,7 +226,7 @@ async def build_dataset(
         )
         rejects.extend(queries.rejects)
         advance = progress.stage("quality gates", 1)
-        kept, dropped, quality = apply_quality_gates(queries.items, spec.quality)
+        kept, dropped, quality = apply_quality_gates(queries.items, spec.quality, benchmarks)
         rejects.extend(dropped)
         advance()
     finally:

@@ -67,12 +67,16 @@ class NoveltyReport(BaseModel):
     closest: list[NearestPair] = Field(description="the queries closest to a reference prompt, most similar first")
 
 
-def read_texts(spec: str) -> TextSet:
-    """Texts from `PATH` or `PATH:COLUMN`: a dataset directory (its queries.jsonl), JSONL or CSV."""
+def read_texts(spec: str, spec_path: Path | None = None) -> TextSet:
+    """Texts from `PATH` or `PATH:COLUMN`: a dataset directory (its queries.jsonl), JSONL or CSV.
+
+    A relative path is tried against the working directory, then against the folder of
+    `spec_path` (the domain spec that names it) and each folder above it.
+    """
     path_text, column = spec, None
     if not Path(spec).exists() and ":" in spec:
         path_text, column = spec.rsplit(":", 1)
-    path = Path(path_text)
+    path = _resolve(Path(path_text).expanduser(), spec_path)
     if path.is_dir():
         path = path / "queries.jsonl"
     if not path.is_file():
@@ -102,6 +106,13 @@ def read_texts(spec: str) -> TextSet:
             ids.append(str(row.get("id") or row.get("release_prompt_id") or f"{path.stem}:{number}"))
     name = path.parent.name if path.name == "queries.jsonl" else path.stem
     return TextSet(name=name, path=str(path), column=column, texts=texts, ids=ids)
+
+
+def _resolve(path: Path, spec_path: Path | None) -> Path:
+    if path.is_absolute() or path.exists() or spec_path is None:
+        return path
+    folder = spec_path.resolve().parent
+    return next((candidate for candidate in (folder / path, *(p / path for p in folder.parents)) if candidate.exists()), path)
 
 
 def novelty(queries: TextSet, references: Sequence[TextSet], threshold: float = 0.5, closest: int = 10) -> NoveltyReport:

@@ -23,11 +23,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
+
 from .records import QualityReport, QueryRecord, Reject
 from .spec import QualitySpec
 
 if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
+
+    from .novelty import TextSet
 
 SHINGLE = 5
 """Characters per shingle: long enough that unrelated texts share few, short enough for small edits."""
@@ -203,9 +206,10 @@ def mean_nearest_jaccard(texts: Sequence[str], sample: int = 5000, seed: int = 0
 
 
 def apply_quality_gates(
-    queries: Sequence[QueryRecord], spec: QualitySpec
+    queries: Sequence[QueryRecord], spec: QualitySpec, benchmarks: Sequence[TextSet] = ()
 ) -> tuple[list[QueryRecord], list[Reject], QualityReport]:
-    """Keep queries in order, dropping near-copies of a kept one and queries in the wrong language."""
+    """Keep queries in order, dropping queries in the wrong language, near-copies of a kept one,
+    and near-copies of a prompt in a known benchmark (`benchmarks`, read by `novelty.read_texts`)."""
     index = SimilarityIndex(spec.near_duplicate_jaccard) if spec.near_duplicate_jaccard else None
     kept: list[QueryRecord] = []
     rejects: list[Reject] = []
@@ -233,15 +237,49 @@ def apply_quality_gates(
                 continue
             index.add(query.id, query.input)
         kept.append(query)
+    copies, nearest_benchmark = _drop_benchmark_copies(kept, benchmarks, spec.benchmark_jaccard, rejects)
+    kept = [query for query in kept if query.id not in copies]
     texts = [query.input for query in kept]
     report = QualityReport(
         checked=len(queries),
         kept=len(kept),
         near_duplicates=duplicates,
         wrong_language=languages,
+        benchmark_copies=len(copies),
+        benchmark_prompts=sum(len(benchmark.texts) for benchmark in benchmarks),
+        benchmark_mean_nearest=nearest_benchmark,
+        benchmark_jaccard=spec.benchmark_jaccard if benchmarks else None,
         near_duplicate_jaccard=spec.near_duplicate_jaccard,
         distinct_1=distinct_n(texts, 1),
         distinct_2=distinct_n(texts, 2),
         mean_nearest_jaccard=mean_nearest_jaccard(texts),
     )
     return kept, rejects, report
+
+
+def _drop_benchmark_copies(
+    queries: Sequence[QueryRecord], benchmarks: Sequence[TextSet], threshold: float, rejects: list[Reject]
+) -> tuple[set[str], float | None]:
+    """Ids of the queries at or above `threshold` against a benchmark prompt (each rejected with
+    the prompt it copies), and the mean nearest-prompt Jaccard over all queries checked."""
+    if not benchmarks or not queries:
+        return set(), None
+    texts = [query.input for query in queries]
+    best: list[tuple[float, str, str]] = [(0.0, "", "")] * len(texts)
+    for benchmark in benchmarks:
+        for row, (index, score) in enumerate(nearest_jaccard(texts, benchmark.texts)):
+            if index >= 0 and score > best[row][0]:
+                best[row] = (score, f"{benchmark.name}:{benchmark.ids[index]}", benchmark.texts[index])
+    copies = set()
+    for query, (score, where, prompt) in zip(queries, best):
+        if score >= threshold:
+            copies.add(query.id)
+            rejects.append(
+                Reject(
+                    stage="quality",
+                    reason=f"near copy of benchmark prompt {where} (5-gram Jaccard {score:.2f}): {prompt[:120]}",
+                    context={"query_id": query.id, "l1": query.l1, "l2": query.l2, "l3": query.l3, "language": query.language},
+                    raw_output=query.input,
+                )
+            )
+    return copies, round(fmean(score for score, _, _ in best), 4)

@@ -216,6 +216,12 @@ class QualityReport(Record):
     kept: int
     near_duplicates: int
     wrong_language: int
+    benchmark_copies: int = Field(0, description="queries dropped as near-copies of a known benchmark prompt")
+    benchmark_prompts: int = Field(0, description="prompts in the benchmarks checked against (0: none given)")
+    benchmark_jaccard: float | None = Field(None, description="5-gram Jaccard at which a query copies a benchmark prompt")
+    benchmark_mean_nearest: float | None = Field(
+        None, description="mean 5-gram Jaccard of each query to its nearest benchmark prompt (before the drop)"
+    )
     near_duplicate_jaccard: float | None
     distinct_1: float | None = Field(description="distinct words / words, over the kept queries")
     distinct_2: float | None = Field(description="distinct word pairs / word pairs, over the kept queries")

@@ -48,6 +48,11 @@ class QualitySpec(BaseModel):
     )
     check_language: bool = Field(True, description="drop queries plainly written in another language than asked")
     language_min_words: int = Field(4, ge=1, description="shorter queries are too short to judge their language")
+    benchmarks: list[str] = Field(
+        default_factory=list,
+        description="known prompts (.csv/.jsonl, FILE:COLUMN; relative: to the cwd or the spec); near-copies are dropped",
+    )
+    benchmark_jaccard: float = Field(0.5, gt=0, le=1, description="5-gram Jaccard at which a query copies a benchmark prompt")
 
 
 class EvidenceSpec(BaseModel):

@@ -124,12 +124,17 @@ def build(
     searcher_model: Annotated[
         str | None, typer.Option(help="search-capable model for evidence.retriever web; default: the spec's, else the generator")
     ] = None,
+    benchmark: Annotated[
+        list[str] | None,
+        typer.Option(help="known prompts, .csv/.jsonl (FILE:COLUMN); near-copies are dropped; adds to the spec's quality.benchmarks"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the final summary as one JSON object on stdout")] = False,
 ) -> None:
     """Build a dataset from a domain spec: taxonomy, evidence, user groups, queries, quality gates."""
     from generators.build import BuildModels, build_dataset
     from generators.evidence import CorpusError
     from generators.evidence.retrieval import open_retriever
+    from generators.novelty import NoveltyError, read_texts
     from generators.spec import EvidenceSpec, SpecError, load_spec
 
     try:
@@ -150,6 +155,12 @@ def build(
             retriever = open_retriever(spec.evidence, spec_path=None if corpus is not None else spec_file)
         except CorpusError as error:
             fail(str(error))
+    # benchmarks are read before any model is created, like the corpus: a bad file fails fast
+    try:
+        benchmarks = [read_texts(reference, spec_path=spec_file) for reference in spec.quality.benchmarks]
+        benchmarks += [read_texts(reference) for reference in benchmark or []]
+    except NoveltyError as error:
+        fail(str(error))
     # Inspect prints a banner on stdout at its first model call; stdout is for the summary
     with contextlib.redirect_stdout(sys.stderr):
         generator = make_model(model, parse_model_args(model_arg, "--model-arg"), max_connections, "generator")
@@ -169,7 +180,9 @@ def build(
         columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=stderr, transient=False) as progress:
             summary = asyncio.run(
-                build_dataset(spec, spec_text, models, out_dir, RichBuildProgress(progress), retriever=retriever)
+                build_dataset(
+                    spec, spec_text, models, out_dir, RichBuildProgress(progress), retriever=retriever, benchmarks=benchmarks
+                )
             )
     if as_json:
         sys.stdout.write(summary.model_dump_json() + "\n")
@@ -187,7 +200,9 @@ def build(
         table.add_row(
             "quality gates",
             f"kept {quality.kept} of {quality.checked}: {quality.near_duplicates} near-duplicates, "
-            f"{quality.wrong_language} wrong language dropped; {diversity}",
+            f"{quality.wrong_language} wrong language dropped"
+            + (f", {quality.benchmark_copies} copies of benchmark prompts" if quality.benchmark_prompts else "")
+            + f"; {diversity}",
         )
     if summary.rejects_by_stage:
         table.add_row("rejects by stage", ", ".join(f"{k}: {v}" for k, v in sorted(summary.rejects_by_stage.items())))

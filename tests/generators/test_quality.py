@@ -194,3 +194,36 @@ def test_nearest_jaccard_for_chosen_rows_and_a_sampled_mean() -> None:
     assert exact == pytest.approx(sum(score for _, score in full) / len(full), abs=1e-4)
     sampled = mean_nearest_jaccard(texts, sample=3, seed=1)
     assert sampled is not None and sampled != exact and 0 < sampled < 1
+
+
+def test_build_drops_copies_of_benchmark_prompts(tmp_path: Path) -> None:
+    """A query that copies a known prompt is dropped with the prompt it copies; the card says so."""
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(SPEC)
+    first = tmp_path / "first"
+    run_build(spec, register("bench-first", tidy_responder), first)
+    copied = read_queries(first)[0]
+    benchmarks = tmp_path / "benchmarks"
+    benchmarks.mkdir()
+    with (benchmarks / "known.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerows([["id", "prompt"], ["k1", copied.input.upper()], ["k2", "An unrelated prompt about the weather."]])
+    # named relative to the spec's folder, as a shipped spec would
+    spec.write_text(SPEC + "quality: {benchmarks: [benchmarks/known.csv], benchmark_jaccard: 0.5}\n")
+    out = tmp_path / "out"
+    from nodesynth_tasks.cli import app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["build", str(spec), "--model", register("bench-second", tidy_responder), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    kept = read_queries(out)
+    assert copied.id not in {query.id for query in kept} and len(kept) == 11
+    [reject] = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines() if "benchmark" in line]
+    assert reject["reason"].startswith("near copy of benchmark prompt known:k1 (5-gram Jaccard 1.00)")
+    quality = read_manifest(out).quality
+    assert (quality.benchmark_copies, quality.benchmark_prompts, quality.benchmark_jaccard) == (1, 2, 0.5)
+    assert "near-copies of known benchmark prompts dropped (Jaccard >= 0.5, against 2 prompts): 1" in (out / "README.md").read_text()
+
+    missing = CliRunner().invoke(app, ["build", str(spec), "--benchmark", "nowhere.csv", "--out", str(tmp_path / "o2")])
+    assert missing.exit_code == 2 and "nowhere.csv: no such file" in missing.stderr
+    assert not (tmp_path / "o2").exists()
