@@ -116,12 +116,15 @@ def _quality_lines(manifest: Manifest) -> str:
     def shown(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.3f}"
 
-    gate = f"Jaccard >= {report.near_duplicate_jaccard}" if report.near_duplicate_jaccard else "off"
     return "\n".join(
         [
             f"- {report.checked} queries checked, {report.kept} kept",
-            f"- near-duplicates dropped ({gate} on character 5-grams): {report.near_duplicates}",
-            f"- wrong language dropped: {report.wrong_language}",
+            (
+                f"- near-duplicates dropped (Jaccard >= {report.near_duplicate_jaccard} on character 5-grams): {report.near_duplicates}"
+                if report.near_duplicate_jaccard
+                else "- near-duplicate gate: off"
+            ),
+            f"- wrong language dropped: {report.wrong_language}" if report.check_language else "- language gate: off",
             (
                 f"- near-copies of known benchmark prompts dropped (Jaccard >= {report.benchmark_jaccard}, against"
                 f" {report.benchmark_prompts} prompts): {report.benchmark_copies}; mean nearest-prompt Jaccard"

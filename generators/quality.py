@@ -250,6 +250,7 @@ def apply_quality_gates(
         benchmark_mean_nearest=nearest_benchmark,
         benchmark_jaccard=spec.benchmark_jaccard if benchmarks else None,
         near_duplicate_jaccard=spec.near_duplicate_jaccard,
+        check_language=spec.check_language,
         distinct_1=distinct_n(texts, 1),
         distinct_2=distinct_n(texts, 2),
         mean_nearest_jaccard=mean_nearest_jaccard(texts),

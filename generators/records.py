@@ -223,6 +223,7 @@ class QualityReport(Record):
         None, description="mean 5-gram Jaccard of each query to its nearest benchmark prompt (before the drop)"
     )
     near_duplicate_jaccard: float | None
+    check_language: bool = True
     distinct_1: float | None = Field(description="distinct words / words, over the kept queries")
     distinct_2: float | None = Field(description="distinct word pairs / word pairs, over the kept queries")
     mean_nearest_jaccard: float | None = Field(

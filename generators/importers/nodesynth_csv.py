@@ -48,7 +48,8 @@ from ..records import (
     TaxonomyNode,
     content_id,
 )
-from ..spec import DomainSpec
+from ..quality import apply_quality_gates
+from ..spec import DomainSpec, QualitySpec
 
 SOURCE_TAG = "import:nodesynth-csv"
 MODELS = {"source": "nodesynth-release"}
@@ -728,6 +729,8 @@ def import_nodesynth_csv(csv_path: Path, name: str, out_dir: Path) -> ImportResu
         "country_disagrees_with_paper": len(mismatches),
         **{f"rejected_{code}": n for code, n in sorted(reject_codes.items())},
     }
+    # released data is kept as released: the gates only measure (diversity), they drop nothing
+    _, _, quality = apply_quality_gates(queries, QualitySpec(near_duplicate_jaccard=None, check_language=False))
     manifest = Manifest(
         name=name,
         build_id=build_id,
@@ -739,6 +742,7 @@ def import_nodesynth_csv(csv_path: Path, name: str, out_dir: Path) -> ImportResu
         canary=new_canary(),
         source=SOURCE_TAG,
         notes=notes,
+        quality=quality,
     )
     try:
         written = write_dataset(

@@ -256,6 +256,11 @@ def test_manifest_files_spec_and_card(reference_import) -> None:
     assert spec.languages == ["en"]
     assert set(spec.modalities) == {q.modality for q in read_queries(result.out_dir)}
     assert manifest.canary in (result.out_dir / "README.md").read_text(encoding="utf-8")
+    # the release is measured, not filtered: nothing dropped, diversity recorded
+    queries = read_queries(result.out_dir)
+    quality = manifest.quality
+    assert quality.checked == quality.kept == len(queries) and quality.near_duplicates == quality.wrong_language == 0
+    assert 0 < quality.distinct_2 <= 1 and 0 < quality.mean_nearest_jaccard < 0.5
 
 
 def test_loads_with_hugging_face_datasets(reference_import, tmp_path: Path) -> None:
