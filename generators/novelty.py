@@ -83,10 +83,19 @@ def read_texts(spec: str, spec_path: Path | None = None) -> TextSet:
         raise NoveltyError(f"{path}: no such file (give a dataset directory, a .jsonl or a .csv file, optionally FILE:COLUMN).")
     try:
         if path.suffix == ".jsonl":
-            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            rows = []
+            for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+                if line.strip():
+                    row = json.loads(line)
+                    if not isinstance(row, dict):
+                        raise NoveltyError(f"{path}: line {number} is not a JSON object.")
+                    rows.append(row)
+        elif path.suffix in (".csv", ".tsv", ".txt") or path.suffix == "":
+            # utf-8-sig: spreadsheet exports start with a byte-order mark that would rename the first column
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                rows = list(csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ","))
         else:
-            with path.open(encoding="utf-8", newline="") as handle:
-                rows = list(csv.DictReader(handle))
+            raise NoveltyError(f"{path}: expected a dataset directory, a .jsonl or a .csv file.")
     except (OSError, UnicodeDecodeError, ValueError, csv.Error) as error:
         raise NoveltyError(f"{path}: cannot be read as {'JSONL' if path.suffix == '.jsonl' else 'CSV'} ({error}).") from error
     if not rows:
@@ -104,6 +113,8 @@ def read_texts(spec: str, spec_path: Path | None = None) -> TextSet:
         if isinstance(text, str) and text.strip():
             texts.append(text)
             ids.append(str(row.get("id") or row.get("release_prompt_id") or f"{path.stem}:{number}"))
+    if not texts:
+        raise NoveltyError(f"{path}: column {column!r} holds no text.")
     name = path.parent.name if path.name == "queries.jsonl" else path.stem
     return TextSet(name=name, path=str(path), column=column, texts=texts, ids=ids)
 

@@ -141,6 +141,8 @@ class DomainSpec(BaseModel):
         normalised: dict[str, list[str]] = {}
         for country, codes in value.items():
             name = "ALL" if country.strip().upper() == "ALL" else _country_name(country)
+            if name in normalised:
+                raise ValueError(f"{country!r} names {name}, which is listed twice")
             if name not in countries:
                 raise ValueError(f"{country!r} is not one of the spec's countries {countries}")
             codes = [code.lower() for code in codes]

@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Iterable
 from functools import cache
 
+import regex
 import Stemmer
 
 # Leading articles dropped per language by `normalise_term`: "the paracetamol overdose" names the
@@ -69,7 +70,7 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
 }
 # Snowball stemmers (PyStemmer) for the languages the curated data and specs use.
 STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese", "id": "indonesian", "fr": "french"}
-_WORD = re.compile(r"\w+")
+_WORD = regex.compile(r"[\w\p{M}]+")  # with combining marks (Devanagari vowel signs)
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
 
 

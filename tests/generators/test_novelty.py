@@ -118,3 +118,26 @@ def test_nodesynth_release_is_novel_against_human_benchmarks(reference_dir: Path
     report = novelty(mixed, references, closest=10)
     assert report.near_copies == 10
     assert sorted(pair.query_id for pair in report.closest) == [f"p{i}" for i in range(10)]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("mixed.jsonl", '{"prompt": "a real prompt"}\n"a bare string"\n', "line 2 is not a JSON object"),
+        ("null.jsonl", "null\n", "line 1 is not a JSON object"),
+        ("blank.csv", "prompt\n\n   \n", "has no rows|holds no text"),
+        ("empty_column.jsonl", '{"prompt": null}\n{"prompt": ""}\n', "column 'prompt' holds no text"),
+        ("prompts.json", '[{"prompt": "x"}]', "expected a dataset directory, a .jsonl or a .csv file"),
+    ],
+)
+def test_unreadable_files_are_one_sentence(tmp_path: Path, name: str, content: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(NoveltyError, match=message):
+        read_texts(str(path))
+
+
+def test_a_spreadsheet_csv_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffprompt,id\nHow do I gut a fish?,1\n".encode())
+    assert read_texts(str(path)).texts == ["How do I gut a fish?"]

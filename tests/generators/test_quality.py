@@ -227,3 +227,37 @@ def test_build_drops_copies_of_benchmark_prompts(tmp_path: Path) -> None:
     missing = CliRunner().invoke(app, ["build", str(spec), "--benchmark", "nowhere.csv", "--out", str(tmp_path / "o2")])
     assert missing.exit_code == 2 and "nowhere.csv: no such file" in missing.stderr
     assert not (tmp_path / "o2").exists()
+
+
+def test_near_duplicate_index_finds_every_pair_above_its_threshold() -> None:
+    """Recall: one- to four-word edits of a query, at or above the gate's threshold, are all found."""
+    import random
+
+    rng = random.Random(1)
+    base = "How many tablets of paracetamol can I safely take each day if I also drink alcohol regularly at weekends"
+    for threshold in (0.5, 0.7, 0.9, 1.0):  # 1.0 used to crash datasketch (too few bands)
+        index = SimilarityIndex(threshold)
+        index.add("a", base)
+        checked = 0
+        for _ in range(400):
+            words = base.split()
+            for _ in range(rng.randint(0, 4)):
+                words[rng.randrange(len(words))] = rng.choice(["many", "dose", "pills", "often", "beer", "week"])
+            text = " ".join(words)
+            if jaccard(shingles(base), shingles(text)) >= threshold:
+                checked += 1
+                assert index.nearest(text) is not None, (threshold, text)
+        assert checked > 20
+
+
+def test_languages_the_identifier_cannot_name_are_not_judged() -> None:
+    norwegian = "Hvor mange tabletter paracetamol kan jeg trygt ta hver dag uten å skade leveren?"
+    assert wrong_language(norwegian, "nb") is None  # Bokmål is the identifier's "no"
+    assert wrong_language("How many paracetamol tablets can I take in one day?", "nb").endswith("not the requested 'nb'")
+    assert wrong_language("Mba'éichapa reiko? Che aiko porã, aguyje ndéve", "gn") is None  # Guarani: unknown to it
+
+
+def test_combining_marks_stay_inside_their_words() -> None:
+    # Devanagari vowel signs are combining marks: "blood pressure" must stay two words
+    assert normalise_text("ब्लड प्रेशर!") == "ब्लड प्रेशर"
+    assert distinct_n(["ब्लड प्रेशर"], 1) == 1.0 and len(normalise_text("ब्लड प्रेशर").split()) == 2

@@ -51,6 +51,8 @@ def test_shipped_specs_write_country_rows_in_the_country_language() -> None:
          "field 'locales': 'Mexico' is not one of the spec's countries"),
         (GOOD + "countries: [ALL, BR]\nlanguages: [en, pt]\nlocales: {Brazil: [es]}\n",
          "field 'locales': 'Brazil' needs one or more of the spec's languages ['en', 'pt'], not ['es']"),
+        (GOOD + "countries: [ALL, BR]\nlanguages: [en, pt]\nlocales: {BR: [pt], Brazil: [en]}\n",
+         "field 'locales': 'Brazil' names Brazil, which is listed twice"),
         ("domain: x\ndefinition: Health questions people ask.\n", "field 'name': this required field is missing"),
         (GOOD + "countries: [Atlantis]\n", "field 'countries': unknown country 'Atlantis'"),
         (GOOD + "languages: [english]\n", "field 'languages': 'english' is not an ISO 639-1 language code"),
