@@ -13,7 +13,7 @@ Prints:
 - novelty of each released NodeSynth set against the three human benchmarks, and of XSTest
   against the other two as a human-written comparison: lexical, and semantic when the
   embeddings extra is installed;
-- the gates' time on N synthetic templated queries (LSH near-duplicates, language, diversity).
+- the gates' time on N queries recombined from real prompts (LSH near-duplicates, language, diversity).
 """
 
 from __future__ import annotations
@@ -103,26 +103,30 @@ def novelty_figures() -> None:
 
 
 def scale(n: int) -> None:
-    print(f"== gates on {n:,} synthetic queries (half templated near-copies)")
+    """Queries made by joining the first half of one real prompt to the second half of another
+    (human benchmarks and the NodeSynth releases), every fourth a lightly edited copy of an
+    earlier one: realistic vocabulary and lengths, with known near-copies."""
+    print(f"== gates on {n:,} queries (halves of real prompts recombined; every 4th a near-copy)")
+    pool = [text for path in HUMAN.values() for text in read_texts(str(REFERENCE / path)).texts]
+    pool += [text for spec in RELEASED.values() for text in read_texts(str(REFERENCE / spec)).texts]
     rng = random.Random(0)
-    words = ("dose child fever pill safe doctor pregnant night clinic pharmacy herbal tea blood pressure insulin "
-             "travel abroad grandmother label forum nurse village surgery pain sleep anxiety").split()
-    queries = []
+    queries: list[QueryRecord] = []
     for i in range(n):
-        if i % 2 and queries:
-            base = queries[rng.randrange(len(queries))].input
-            text = base.replace("?", " tonight?")
+        if i % 4 == 3:
+            text = queries[rng.randrange(len(queries))].input.replace(" ", "  ", 1) + " please"
         else:
-            text = " ".join(rng.choice(words) for _ in range(rng.randint(8, 20))) + f" case {i}?"
+            first, second = rng.choice(pool).split(), rng.choice(pool).split()
+            text = " ".join(first[: len(first) // 2] + second[len(second) // 2 :]) + f" ({i})"
         queries.append(QueryRecord(id=f"q-{i}", input=text, domain="d", l1="a", l2="b", depth=2, build_id="x"))
     started = time.perf_counter()
     kept, rejects, report = apply_quality_gates(queries, QualitySpec(check_language=False))
     print(f"near-duplicates + diversity: {time.perf_counter() - started:.1f} s; kept {report.kept:,},"
-          f" dropped {report.near_duplicates:,}; mean nearest Jaccard of kept {report.mean_nearest_jaccard}")
+          f" dropped {report.near_duplicates:,} (planted {n // 4:,}; recombined halves of one prompt make the rest);"
+          f" mean nearest Jaccard of kept {report.mean_nearest_jaccard}")
     started = time.perf_counter()
     flagged = sum(wrong_language(query.input, "en") is not None for query in queries[:5000])
     seconds = time.perf_counter() - started
-    print(f"language identification: {seconds / 5000 * 1000:.2f} ms per query ({flagged} of 5,000 word-salad queries flagged)")
+    print(f"language identification: {seconds / 5000 * 1000:.2f} ms per query ({flagged} of 5,000 flagged as not English)")
 
 
 def main() -> None:
