@@ -87,7 +87,7 @@ def load_samples(
 
 
 def dataset_info(dataset: str) -> dict[str, Any]:
-    """What the task records about its dataset in the log (name, build, canary, spec rubric)."""
+    """What the task records about its dataset in the log (name, build, canary, models, quality gates, spec rubric)."""
     import yaml
 
     directory = resolve_dataset_dir(dataset)
@@ -95,6 +95,10 @@ def dataset_info(dataset: str) -> dict[str, Any]:
     try:
         manifest = read_manifest(directory)
         info.update(build_id=manifest.build_id, canary=manifest.canary, dataset_source=manifest.source)
+        # provenance for whoever reads the log: which models wrote the queries and what the gates found
+        info.update(dataset_models=manifest.models)
+        if manifest.quality is not None:
+            info.update(dataset_quality=manifest.quality.model_dump(exclude_none=True))
     except DatasetError:
         pass
     spec_path = directory / "spec.yaml"

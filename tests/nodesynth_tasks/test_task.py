@@ -95,3 +95,10 @@ def test_tasks_are_registered_under_the_package_namespace() -> None:
     ensure_entry_points()
     for name in ("nodesynth", "demo", "medical_advice", "hate_speech", "education", "elections", "financial_advice"):
         assert registry_lookup("task", f"nodesynth_tasks/{name}") is not None, name
+
+
+def test_task_metadata_carries_the_dataset_provenance(built: Path) -> None:
+    metadata = nodesynth(str(built)).metadata
+    assert metadata["dataset_models"] == {"generator": "scripted/task_gen", "tag": "scripted/task_gen"}
+    assert metadata["dataset_quality"]["checked"] == 12 and metadata["dataset_quality"]["kept"] == 12
+    assert metadata["build_id"] and metadata["canary"].startswith("NODESYNTH CANARY")
