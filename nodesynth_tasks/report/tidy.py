@@ -213,6 +213,9 @@ def _log_rows(item: Any, suite: Suite, notes: list[str]) -> pd.DataFrame:
     header, samples, where = _read_log(item)
     if header["status"] != "success":
         notes.append(f"{Path(where).name}: status '{header['status']}'; its {len(samples)} logged samples are included.")
+    provenance = dataset_provenance(header.get("metadata") or {})
+    if provenance and provenance not in notes:
+        notes.append(provenance)
     return _frame(samples, {
         "suite": suite,
         "source": str(where),
@@ -251,7 +254,29 @@ def _read_log(item: Any) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
 
 def _header_fields(log: Any) -> dict[str, Any]:
     return {"status": log.status, "task": log.eval.task, "eval_id": log.eval.eval_id, "created": log.eval.created,
-            "model": log.eval.model}
+            "model": log.eval.model, "metadata": log.eval.metadata or {}}
+
+
+def dataset_provenance(metadata: dict[str, Any]) -> str | None:
+    """One report note on the evaluated dataset, from the task metadata `nodesynth` logs: its build,
+    the models that wrote it, and what its quality gates found. None for other tasks."""
+    if "dataset" not in metadata or "build_id" not in metadata:
+        return None
+    parts = [f"Dataset {metadata['dataset']} (build {metadata['build_id']}, {metadata.get('dataset_source', 'build')})"]
+    models = metadata.get("dataset_models") or {}
+    if models:
+        parts.append("written by " + ", ".join(f"{role} {model}" for role, model in sorted(models.items())))
+    quality = metadata.get("dataset_quality") or {}
+    if quality:
+        figures = [f"quality gates kept {quality.get('kept')} of {quality.get('checked')} queries"]
+        for key, label in (("near_duplicates", "near-duplicates"), ("wrong_language", "wrong language"),
+                           ("benchmark_copies", "copies of benchmark prompts")):
+            if quality.get(key):
+                figures.append(f"{quality[key]} {label} dropped")
+        if quality.get("mean_nearest_jaccard") is not None:
+            figures.append(f"mean nearest-neighbour 5-gram Jaccard {quality['mean_nearest_jaccard']:.3f}")
+        parts.append("; ".join(figures))
+    return ": ".join(parts[:1]) + (" — " + "; ".join(parts[1:]) if len(parts) > 1 else "") + "."
 
 
 def _read_fast(path: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
@@ -292,7 +317,7 @@ def _read_fast(path: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     try:
         spec = header["eval"]
         fields = {"status": header["status"], "task": spec["task"], "eval_id": spec["eval_id"],
-                  "created": spec["created"], "model": spec["model"]}
+                  "created": spec["created"], "model": spec["model"], "metadata": spec.get("metadata") or {}}
     except (KeyError, TypeError):
         return None
     if not isinstance(summaries, list) or not all(isinstance(x, dict) and "id" in x and "epoch" in x for x in summaries):

@@ -85,6 +85,13 @@ def test_eval_logs_failure_rates_and_metadata(built: Path, tmp_path: Path) -> No
     sample = next(s for s in log.samples if s.metadata["depth"] == 3)
     assert sample.metadata["taxonomy_path"][2] == sample.metadata["l3"]
 
+    # the diagnostics report names the dataset's provenance, from the log file alone
+    from nodesynth_tasks.report import tidy_table
+
+    notes = tidy_table([log.location]).attrs["notes"]
+    [provenance] = [note for note in notes if note.startswith("Dataset tiny")]
+    assert "generator scripted/task_gen" in provenance and "quality gates kept 12 of 12 queries" in provenance
+
 
 def test_tasks_are_registered_under_the_package_namespace() -> None:
     """`inspect eval nodesynth_tasks/<task>` needs the tasks namespaced by the package, which
