@@ -86,7 +86,7 @@ def main() -> None:
             f"semantic similarity, English rows (all-MiniLM-L6-v2; mean over reference terms of the best cosine"
             f" to a generated term): base {semantic['base']:.3f}, tuned {semantic['tuned']:.3f}"
         )
-    ceiling = sibling_ceiling(report)
+    ceiling = report.copy_ceiling or 0.0
     print(
         f"ceiling for copying a training row of the same topic and language: term J {ceiling:.3f}"
         " (held-out rows are new topic-country-language combinations, so exact terms rarely recur)"
@@ -134,20 +134,6 @@ def english_semantic_similarity(report: EvalReport) -> dict[str, float] | None:
         english = [row for row in model.per_row if row.language == "en"]
         scores[name] = sum(similarity(row.predicted, row.reference) for row in english) / max(len(english), 1)
     return scores
-
-
-def sibling_ceiling(report: EvalReport) -> float:
-    """Mean term Jaccard of the best copy: a training row with the same domain, topic and language."""
-    from generators.tag.jaccard import term_jaccard
-
-    rows = load_rows(Path(report.data_file))
-    held = {result.row_id for result in report.tuned.per_row}
-    training = [row for row in rows if row.id not in held]
-    best = []
-    for row in (row for row in rows if row.id in held):
-        siblings = [t for t in training if (t.domain, t.l1, t.l2, t.language) == (row.domain, row.l1, row.l2, row.language)]
-        best.append(max((term_jaccard(s.term_names, row.term_names, row.language) for s in siblings), default=0.0))
-    return sum(best) / max(len(best), 1)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,26 @@ class EvalReport(BaseModel):
     base: ModelReport
     tuned: ModelReport
     gain: dict[str, Any]
+    copy_ceiling: float | None = Field(
+        None,
+        description="term Jaccard of copying, for each held-out row, the best training row with the same domain, "
+        "topic and language: what reproducing reviewed terms could reach on this split without new knowledge",
+    )
+
+
+def copy_ceiling(held_out: Sequence[TagRow], training: Sequence[TagRow]) -> float | None:
+    """Mean over held-out rows of the best term Jaccard any same-topic, same-language training row gets.
+
+    An oracle that knows which training row to copy; a TaG that only learned the training rows
+    cannot beat it by much, so it puts the term-level figures in proportion.
+    """
+    if not held_out:
+        return None
+    best = []
+    for row in held_out:
+        siblings = [t for t in training if (t.domain, t.l1, t.l2, t.language) == (row.domain, row.l1, row.l2, row.language)]
+        best.append(max((term_jaccard(s.term_names, row.term_names, row.language) for s in siblings), default=0.0))
+    return round(fmean(best), 4)
 
 
 def score_rows(generated: Sequence[GeneratedTerms]) -> list[RowResult]:
@@ -224,4 +244,5 @@ async def evaluate_adapter(
         base=base_report,
         tuned=tuned_report,
         gain=gain(base_report, tuned_report),
+        copy_ceiling=copy_ceiling(held_out, [row for row in rows if row.id not in {h.id for h in held_out}]),
     )

@@ -53,3 +53,22 @@ async def test_unusable_replies_count_as_no_terms() -> None:
     silent = get_model(register("tag-silent", lambda messages: "I cannot help with that."))
     report, _ = await evaluate_models(ROWS[:1], silent, silent)
     assert report.no_terms == 1 and report.term_jaccard == 0.0 and report.per_row[0].predicted == []
+
+
+def test_copy_ceiling_hand_computed() -> None:
+    from generators.tag.evaluate import copy_ceiling
+
+    def row(language: str, country: str, names: tuple[str, str, str], l2: str = "Dosage") -> TagRow:
+        return TagRow(domain="Medical advice", l1="Medication safety", l2=l2, country=country, language=language,
+                      terms=[TagTerm(name=n, reason="r") for n in names])
+
+    held = [row("en", "ALL", ("Paracetamol overdose", "Insulin errors", "Syrup dosing"))]
+    training = [
+        row("en", "India", ("Paracetamol overdoses", "Ayurvedic mixes", "Syrup dosing")),  # 2 shared of 4 keys: 0.5
+        row("en", "Mexico", ("Insulin errors", "A", "B")),  # 1 of 5: 0.2
+        row("es", "ALL", ("Paracetamol overdose", "Insulin errors", "Syrup dosing")),  # other language: not a sibling
+        row("en", "ALL", ("Paracetamol overdose", "Insulin errors", "Syrup dosing"), l2="Other"),  # other topic
+    ]
+    assert copy_ceiling(held, training) == 0.5
+    assert copy_ceiling(held, training[2:]) == 0.0
+    assert copy_ceiling([], training) is None
