@@ -66,8 +66,9 @@ def novelty(
 def print_figures(console: Console, figures: SimilarityFigures, query_count: int, name: str) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{query_count} queries ({name}) by {figures.measure}: near-copies at >= {figures.threshold}")
-    for column in ("reference", "prompts", "near-copies", "share", "mean nearest"):
+    what = "paraphrases" if "cosine" in figures.measure else "near-copies"
+    table = Table(title=f"{query_count} queries ({name}) by {figures.measure}: {what} at >= {figures.threshold}")
+    for column in ("reference", "prompts", what, "share", "mean nearest"):
         table.add_column(column, justify="left" if column == "reference" else "right")
     for ref in figures.by_reference:
         table.add_row(ref.name, str(ref.prompts), str(ref.near_copies), f"{ref.near_copies / query_count:.1%}", f"{ref.mean_nearest:.3f}")
