@@ -1,14 +1,14 @@
 """Quality gates on generated queries: near-duplicates, wrong language, and how diverse the rest are.
 
-Synthetic sets flatter models when they repeat themselves, so the build drops queries that are
-near-copies of an earlier one (MinHash LSH over character 5-grams, confirmed by the exact
-Jaccard index) and queries plainly written in another language than their cell asked for
-(py3langid, which ships its model in the wheel). Every drop becomes a reject with its reason.
-The kept queries are summarised by distinct-n and their nearest-neighbour similarity, written
-to the manifest and the dataset card.
+Synthetic sets flatter models when they repeat themselves, so the build drops queries plainly
+written in another language than their cell asked for (py3langid, which ships its model in the
+wheel), near-copies of an earlier kept query (MinHash LSH over character 5-grams, confirmed by
+the exact Jaccard index), and, when benchmarks are given, near-copies of a known benchmark
+prompt. Every drop becomes a reject with its reason. The kept queries are summarised by
+distinct-n and their nearest-neighbour similarity, written to the manifest and the dataset card.
 
-The same index answers "how novel is this set against a human-written benchmark?"
-(`novelty`, used by `nodesynth novelty`).
+`nearest_jaccard` (exact, sparse) also answers "how novel is this set against a human-written
+benchmark?" for `generators/novelty.py` and `nodesynth novelty`.
 """
 
 from __future__ import annotations
