@@ -75,3 +75,17 @@ def test_build_and_eval_with_the_embedded_model(tmp_path: Path) -> None:
     assert sample.metadata["domain"] == "Medical advice" and sample.metadata["depth"] in (2, 3)
     assert sample.metadata["taxonomy_path"][0] == sample.metadata["l1"]
     assert sample.messages[0].role == "system"  # the spec's deployment system prompt
+
+
+def test_tag_eval_of_the_shipped_adapter(tmp_path: Path) -> None:
+    """`nodesynth tag eval --json` with the real base model and the shipped adapter, on 2 held-out rows."""
+    evaluated = run("nodesynth_tasks.cli", "tag", "eval", "--limit", "2", "--json", cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    [line] = evaluated.stdout.strip().splitlines()  # the report alone on stdout
+    report = json.loads(line)
+    assert report["held_out_rows"] == 2 and report["same_split_as_training"] is True
+    for model in ("base", "tuned"):
+        assert 0.0 <= report[model]["term_jaccard"] <= 1.0 and 0.0 < report[model]["char_jaccard"] <= 1.0
+        assert len(report[model]["per_row"]) == 2
+    assert report["tuned"]["model_args"]["repetition_penalty"] == 1.15
+    assert report["copy_ceiling"] is not None and 0.0 <= report["copy_ceiling"] <= 1.0
