@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 import hashlib
 import json
 import os
@@ -30,7 +31,7 @@ CARD_TEMPLATE = Path(__file__).parent / "prompts" / "dataset_card.md"
 TRACKED_PACKAGES = ("nodesynth-tasks", "inspect-ai", "transformers", "torch", "pydantic")
 
 
-class DatasetError(Exception):
+class DatasetError(NodeSynthError):
     """A dataset directory that cannot be read; the message names the file."""
 
 

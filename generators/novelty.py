@@ -11,6 +11,7 @@ prompt in each reference set:
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 import csv
 import json
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ TEXT_COLUMNS = ("input", "prompt", "prompt_text", "prompts_final", "prompts", "q
 """Columns tried, in order, when a file is given without one (`FILE:COLUMN` names it)."""
 
 
-class NoveltyError(Exception):
+class NoveltyError(NodeSynthError):
     """A query or reference file that cannot be read; one sentence naming the file or column."""
 
 

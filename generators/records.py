@@ -22,22 +22,6 @@ def content_id(*parts: Any, length: int = 16) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:length]
 
 
-def validation_problem(error: ValidationError) -> tuple[str, str]:
-    """The first problem of a pydantic error as (field path, message) for a one-sentence error.
-
-    The path is dotted ("size.max_l1"), empty at the top level; the message drops pydantic's
-    "Value error, " prefix and says plainly when a field is missing or unknown.
-    """
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "missing":
-        message = "this required field is missing"
-    elif first["type"] == "extra_forbidden":
-        message = "unknown field"
-    return field, message
-
-
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

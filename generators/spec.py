@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 from pathlib import Path
 from typing import Any, Literal
 
@@ -9,12 +10,12 @@ import pycountry
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from .records import validation_problem
+from nodesynth_common.validation import validation_problem
 
 Modality = Literal["text-to-text", "text-to-image", "text-to-video", "text-to-audio"]
 
 
-class SpecError(Exception):
+class SpecError(NodeSynthError):
     """A spec that cannot be used; the message is one sentence naming the file and field."""
 
 

@@ -217,12 +217,12 @@ def import_nodesynth_csv_command(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON object")] = False,
 ) -> None:
     """Import the NodeSynth authors' released CSV into the NodeSynth dataset format."""
-    from generators.importers.nodesynth_csv import ImportFailed, import_nodesynth_csv
+    from generators.importers.nodesynth_csv import ReleaseImportError, import_nodesynth_csv
 
     out_dir = out or Path("datasets") / name
     try:
         result = import_nodesynth_csv(csv_file, name, out_dir)
-    except ImportFailed as error:
+    except ReleaseImportError as error:
         fail(str(error))
     counts = result.manifest.counts
     if as_json:

@@ -128,7 +128,7 @@ def export_review(
     """Write generated L3 terms to a CSV a reviewer fills in: Agree, Replace (with the new term) or Unsure."""
     from generators.tag.review import (
         GeneratedRow,
-        ReviewError,
+        TagReviewSheetError,
         rows_from_taxonomy,
         write_sheet,
     )
@@ -141,7 +141,7 @@ def export_review(
     if dataset is not None:
         try:
             generated = rows_from_taxonomy(dataset)
-        except ReviewError as error:
+        except TagReviewSheetError as error:
             fail(str(error))
             return
         generated = generated[:limit] if limit else generated
@@ -215,13 +215,13 @@ def import_review(
 ) -> None:
     """Turn a filled review sheet into training rows: unsure topics dropped, replacements applied."""
     from generators.tag.data import write_rows
-    from generators.tag.review import ReviewError, read_sheet, summary
+    from generators.tag.review import TagReviewSheetError, read_sheet, summary
 
     from .cli import fail
 
     try:
         result = read_sheet(sheet)
-    except ReviewError as error:
+    except TagReviewSheetError as error:
         fail(str(error))
         return
     write_rows(out, result.rows)

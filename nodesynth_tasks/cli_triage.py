@@ -35,7 +35,7 @@ def triage(
     from inspect_ai.log import read_eval_log, write_eval_log
 
     from scorers.review import (
-        ReviewError,
+        TriageSheetError,
         import_review,
         select_for_review,
         write_review_csv,
@@ -57,7 +57,7 @@ def triage(
             sys.stdout.write(f"edited {summary.edited} scores ({summary.skipped} rows not filled) in {target}\n")
             return
         items = select_for_review(log, score=score, min_slice=min_slice)
-    except ReviewError as error:
+    except TriageSheetError as error:
         fail(str(error))
         return
     if limit:

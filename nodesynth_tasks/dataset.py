@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from inspect_ai._util.error import PrerequisiteError
+from nodesynth_common.inspect_internals import PrerequisiteError
 from inspect_ai.dataset import MemoryDataset, Sample
 
 from generators.artifact import DatasetError, read_manifest, read_queries

@@ -59,17 +59,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-try:
-    # Inspect prints a PrerequisiteError as a plain message, without a traceback
-    from inspect_ai._util.error import PrerequisiteError
-except ImportError:  # pragma: no cover - private module moved in some future Inspect
-
-    class PrerequisiteError(RuntimeError):  # type: ignore[no-redef]
-        """Stand-in with the same message when Inspect's private class is not importable."""
-
-        def __init__(self, message: str) -> None:
-            super().__init__(message)
-            self.message = message
+from nodesynth_common.inspect_internals import PrerequisiteError
 
 
 if TYPE_CHECKING:

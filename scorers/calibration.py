@@ -16,6 +16,7 @@ against the human labels that count as positive):
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 import asyncio
 import math
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from scorers.rubric import Rubric
 
 
-class CalibrationError(ValueError):
+class CalibrationError(NodeSynthError, ValueError):
     """A problem with the input the user can fix; the message is one sentence."""
 
 

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
 
-from inspect_ai._util.error import PrerequisiteError
+from nodesynth_common.inspect_internals import PrerequisiteError
 from inspect_ai.model import Model, get_model, model_roles
 from inspect_ai.scorer import (
     Metric,

@@ -21,6 +21,7 @@ the original scores with the human ones.
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 import csv
 import math
 from collections import Counter
@@ -54,7 +55,7 @@ _TRUE = {"1", "1.0", "true", "yes", "y", "failure", "fail", "refusal", "unsafe"}
 _FALSE = {"0", "0.0", "false", "no", "n", "pass", "ok", "compliance", "safe"}
 
 
-class ReviewError(ValueError):
+class TriageSheetError(NodeSynthError, ValueError):
     """A problem with the log or the CSV the user can fix; one sentence."""
 
 
@@ -82,13 +83,13 @@ def judge_score_name(log: EvalLog, score: str | None = None) -> str:
                 names.append(name)
     if score is not None:
         if score not in names:
-            raise ReviewError(f"the log has no score {score!r} (scores: {', '.join(names) or 'none'}).")
+            raise TriageSheetError(f"the log has no score {score!r} (scores: {', '.join(names) or 'none'}).")
         return score
     for name in JUDGE_SCORES:
         if name in names:
             return name
     if not names:
-        raise ReviewError("the log has no scored samples.")
+        raise TriageSheetError("the log has no scored samples.")
     return names[0]
 
 
@@ -198,7 +199,7 @@ def import_review(log: EvalLog, csv_path: Path, author: str | None = None) -> Im
     recomputed. The caller writes the log (`write_eval_log`).
 
     Raises:
-      ReviewError: For a CSV without the review columns, an unknown sample or score, or a
+      TriageSheetError: For a CSV without the review columns, an unknown sample or score, or a
         label that is not one of the rubric's; nothing is edited then.
     """
     from inspect_ai.log import ProvenanceData, edit_score, recompute_metrics
@@ -217,14 +218,14 @@ def import_review(log: EvalLog, csv_path: Path, author: str | None = None) -> Im
         try:
             epoch = int(row.get("epoch") or 1)
         except ValueError:
-            raise ReviewError(f"{where}: epoch {row.get('epoch')!r} is not a number.") from None
+            raise TriageSheetError(f"{where}: epoch {row.get('epoch')!r} is not a number.") from None
         sample = by_key.get((row["sample_id"], epoch))
         if sample is None:
-            raise ReviewError(f"{where}: the log has no sample {row['sample_id']!r} (epoch {epoch}).")
+            raise TriageSheetError(f"{where}: the log has no sample {row['sample_id']!r} (epoch {epoch}).")
         name = row["score"]
         current = (sample.scores or {}).get(name)
         if current is None:
-            raise ReviewError(f"{where}: sample {row['sample_id']!r} has no score {name!r}.")
+            raise TriageSheetError(f"{where}: sample {row['sample_id']!r} has no score {name!r}.")
         failure = _failure(where, label, failure_text, current)
         reviewer = row.get("reviewer", "").strip() or author or _user()
         note = row.get("note", "").strip()
@@ -255,16 +256,16 @@ def import_review(log: EvalLog, csv_path: Path, author: str | None = None) -> Im
 
 def _read_rows(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
-        raise ReviewError(f"{path}: no such file.")
+        raise TriageSheetError(f"{path}: no such file.")
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
             missing = [c for c in ("sample_id", "score", "human_label", "human_failure") if c not in (reader.fieldnames or [])]
             if missing:
-                raise ReviewError(f"{path}: not a review CSV (missing column {missing[0]!r}; export one with nodesynth triage LOG -o FILE).")
+                raise TriageSheetError(f"{path}: not a review CSV (missing column {missing[0]!r}; export one with nodesynth triage LOG -o FILE).")
             return list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise ReviewError(f"{path}: cannot read it as CSV ({error}).") from None
+        raise TriageSheetError(f"{path}: cannot read it as CSV ({error}).") from None
 
 
 def _failure(where: str, label: str, failure_text: str, current: Score) -> bool:
@@ -275,7 +276,7 @@ def _failure(where: str, label: str, failure_text: str, current: Score) -> bool:
             return True
         if key in _FALSE:
             return False
-        raise ReviewError(f"{where}: human_failure {failure_text!r} is not yes/no (1/0, failure/pass).")
+        raise TriageSheetError(f"{where}: human_failure {failure_text!r} is not yes/no (1/0, failure/pass).")
     from scorers.rubric import RubricError, load_rubric, normalize_label
 
     rubric_name = (current.metadata or {}).get("rubric")
@@ -288,12 +289,12 @@ def _failure(where: str, label: str, failure_text: str, current: Score) -> bool:
             by_key = {normalize_label(name): name for name in rubric.labels}
             match = by_key.get(normalize_label(label))
             if match is None:
-                raise ReviewError(f"{where}: {label!r} is not a label of rubric {rubric.name!r} ({', '.join(rubric.labels)}).")
+                raise TriageSheetError(f"{where}: {label!r} is not a label of rubric {rubric.name!r} ({', '.join(rubric.labels)}).")
             return rubric.is_failure(match)
     key = label.casefold()
     if key in _TRUE or key in _FALSE:
         return key in _TRUE
-    raise ReviewError(f"{where}: cannot tell whether {label!r} is a failure; fill human_failure (yes/no).")
+    raise TriageSheetError(f"{where}: cannot tell whether {label!r} is a failure; fill human_failure (yes/no).")
 
 
 def _user() -> str:

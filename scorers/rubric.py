@@ -7,6 +7,7 @@ without writing Python.
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 import string
 import unicodedata
 from importlib import resources
@@ -15,7 +16,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from generators.records import validation_problem
+from nodesynth_common.validation import validation_problem
 
 FIRST_PASSES = ("refusal",)
 """Model-free first passes a rubric can map to one of its labels (see scorers/refusal.py)."""
@@ -28,7 +29,7 @@ OPTIONAL_PLACEHOLDERS = ("criteria",)
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
 
 
-class RubricError(ValueError):
+class RubricError(NodeSynthError, ValueError):
     """A rubric that cannot be used; the message is one sentence naming the file and field."""
 
     def __init__(self, message: str, *, path: str | None = None, field: str | None = None) -> None:

@@ -11,6 +11,7 @@ with `.` or `_` are skipped). Metadata (title, url, date) comes from, in order o
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 import hashlib
 import os
 import re
@@ -32,7 +33,7 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", r
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“(])")
 
 
-class CorpusError(Exception):
+class CorpusError(NodeSynthError):
     """A corpus that cannot be used; the message is one sentence naming the directory or file."""
 
 

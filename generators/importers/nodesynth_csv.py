@@ -20,6 +20,7 @@ loaders as a built one.
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 import ast
 import re
 import warnings
@@ -114,7 +115,7 @@ _MEDIA = {
 _MEDIA_SHORT = {"t2t": "text", "t2i": "image", "t2v": "video", "t2a": "audio"}
 
 
-class ImportFailed(Exception):
+class ReleaseImportError(NodeSynthError):
     """A file the importer cannot use; the message is one sentence naming the file (and column)."""
 
 
@@ -337,9 +338,9 @@ def recover_urls(items: list[str]) -> list[str]:
 
 def _read_csv(csv_path: Path) -> pd.DataFrame:
     if not csv_path.exists():
-        raise ImportFailed(f"{csv_path}: no such file.")
+        raise ReleaseImportError(f"{csv_path}: no such file.")
     if not csv_path.is_file():
-        raise ImportFailed(f"{csv_path}: not a file (a CSV export of NodeSynth queries is expected).")
+        raise ReleaseImportError(f"{csv_path}: not a file (a CSV export of NodeSynth queries is expected).")
     try:
         # every cell as text: pandas must not turn "NA" or "None" into NaN or "1" into an int
         # index_col=False: a row with extra cells must not silently become the index and shift
@@ -348,16 +349,16 @@ def _read_csv(csv_path: Path) -> pd.DataFrame:
             warnings.simplefilter("error", category=pd.errors.ParserWarning)
             frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False)
     except pd.errors.ParserWarning:
-        raise ImportFailed(f"{csv_path}: a row has more cells than the header has columns (is a cell missing its quotes?).") from None
+        raise ReleaseImportError(f"{csv_path}: a row has more cells than the header has columns (is a cell missing its quotes?).") from None
     except pd.errors.EmptyDataError:
-        raise ImportFailed(f"{csv_path}: the file is empty, not a CSV with a header row.") from None
+        raise ReleaseImportError(f"{csv_path}: the file is empty, not a CSV with a header row.") from None
     except UnicodeDecodeError:
-        raise ImportFailed(f"{csv_path}: not a UTF-8 text CSV (is it a spreadsheet or a binary file?).") from None
+        raise ReleaseImportError(f"{csv_path}: not a UTF-8 text CSV (is it a spreadsheet or a binary file?).") from None
     except (pd.errors.ParserError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ImportFailed(f"{csv_path}: not a readable CSV ({first}).") from None
+        raise ReleaseImportError(f"{csv_path}: not a readable CSV ({first}).") from None
     except OSError as error:
-        raise ImportFailed(f"{csv_path}: cannot read the file ({error.strerror or error}).") from None
+        raise ReleaseImportError(f"{csv_path}: cannot read the file ({error.strerror or error}).") from None
     # a short row leaves NaN in its missing cells even with keep_default_na=False; those cells are empty
     return frame.fillna("")
 
@@ -372,7 +373,7 @@ def _canonical_columns(frame: pd.DataFrame, csv_path: Path) -> tuple[pd.DataFram
             renames[found] = column
     for column in REQUIRED_COLUMNS:
         if column not in renames.values():
-            raise ImportFailed(
+            raise ReleaseImportError(
                 f"{csv_path}: required column '{column}' is missing "
                 f"(found: {', '.join(map(str, frame.columns[:15])) or 'none'})."
             )
@@ -386,12 +387,12 @@ def _canonical_columns(frame: pd.DataFrame, csv_path: Path) -> tuple[pd.DataFram
 def _single_domain(frame: pd.DataFrame, csv_path: Path) -> str:
     domains = dedupe(d for d in (_squash(v) for v in frame["Domain"]) if d)
     if not domains:
-        raise ImportFailed(f"{csv_path}: column 'Domain' is empty in every row.")
+        raise ReleaseImportError(f"{csv_path}: column 'Domain' is empty in every row.")
     if len(domains[0]) < 2:
-        raise ImportFailed(f"{csv_path}: column 'Domain' holds {domains[0]!r}, too short to name a domain.")
+        raise ReleaseImportError(f"{csv_path}: column 'Domain' holds {domains[0]!r}, too short to name a domain.")
     if len(domains) > 1:
         shown = ", ".join(repr(d) for d in domains[:4])
-        raise ImportFailed(f"{csv_path}: column 'Domain' holds {len(domains)} domains ({shown}); import one domain per file.")
+        raise ReleaseImportError(f"{csv_path}: column 'Domain' holds {len(domains)} domains ({shown}); import one domain per file.")
     return domains[0]
 
 
@@ -496,28 +497,28 @@ def _spec_yaml(
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ImportFailed(f"{csv_name}: the data gives an unusable spec field '{where}' ({first['msg']}).") from None
+        raise ReleaseImportError(f"{csv_name}: the data gives an unusable spec field '{where}' ({first['msg']}).") from None
     return text
 
 
 def import_nodesynth_csv(csv_path: Path, name: str, out_dir: Path) -> ImportResult:
     """Import one NodeSynth release CSV into `out_dir` (replaced atomically) as dataset `name`.
 
-    Raises ImportFailed for problems a user can fix (missing file, not a CSV, a required column
+    Raises ReleaseImportError for problems a user can fix (missing file, not a CSV, a required column
     missing, several domains in one file, a bad dataset name, an out_dir that is not a dataset).
     """
     csv_path = Path(csv_path)
     out_dir = Path(out_dir)
     if not NAME_PATTERN.match(name):
-        raise ImportFailed(f"{csv_path}: dataset name {name!r} is not valid (use lowercase letters, digits, '-' and '_').")
+        raise ReleaseImportError(f"{csv_path}: dataset name {name!r} is not valid (use lowercase letters, digits, '-' and '_').")
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file())):
         # write_dataset replaces out_dir wholesale; never do that to something that is not a dataset
-        raise ImportFailed(f"{csv_path}: output {out_dir} exists and is not a dataset directory; refusing to replace it.")
+        raise ReleaseImportError(f"{csv_path}: output {out_dir} exists and is not a dataset directory; refusing to replace it.")
 
     frame = _read_csv(csv_path)
     frame, missing_optional = _canonical_columns(frame, csv_path)
     if frame.empty:
-        raise ImportFailed(f"{csv_path}: the file has a header but no rows.")
+        raise ReleaseImportError(f"{csv_path}: the file has a header but no rows.")
     domain = _single_domain(frame, csv_path)
     build_id = new_build_id()
 
@@ -756,7 +757,7 @@ def import_nodesynth_csv(csv_path: Path, name: str, out_dir: Path) -> ImportResu
             spec_summary={"languages": [LANGUAGE], "definition": definition},
         )
     except OSError as error:
-        raise ImportFailed(f"{csv_path}: cannot write the dataset to {out_dir} ({error.strerror or error}).") from None
+        raise ReleaseImportError(f"{csv_path}: cannot write the dataset to {out_dir} ({error.strerror or error}).") from None
     return ImportResult(
         manifest=written,
         out_dir=out_dir,

@@ -13,6 +13,7 @@ replaying an old one's answers).
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 EMBEDDED_PREFIX = "nodesynth/"
 
 
-class AdapterError(Exception):
+class AdapterError(NodeSynthError):
     """An adapter directory that cannot be served; one sentence naming the directory."""
 
 

@@ -10,6 +10,7 @@ build asks of it.
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 import hashlib
 import json
 import os
@@ -41,7 +42,7 @@ SOURCE_DIR = TAG_DATA_DIR / "source"
 RowOrigin = Literal["curated", "reviewed"]
 
 
-class TagDataError(Exception):
+class TagDataError(NodeSynthError):
     """Training data that cannot be used; the message is one sentence naming the file and place."""
 
 

@@ -15,6 +15,7 @@ Replace without a replacement) stops the import with one sentence naming the row
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 import csv
 import io
 from collections.abc import Iterable
@@ -45,7 +46,7 @@ ROW_FIELDS = ("domain", "definition", "l1", "l2", "country", "language")
 DECISIONS = ("Agree", "Replace", "Unsure")
 
 
-class ReviewError(Exception):
+class TagReviewSheetError(NodeSynthError):
     """A sheet that cannot be read as intended; one sentence naming the file, row and column."""
 
 
@@ -84,9 +85,9 @@ def rows_from_taxonomy(dataset_dir: Path) -> list[GeneratedRow]:
     try:
         taxonomy = Taxonomy.model_validate_json(taxonomy_file.read_text(encoding="utf-8"))
     except OSError as error:
-        raise ReviewError(f"cannot read {taxonomy_file}: {error.strerror or error}.") from error
+        raise TagReviewSheetError(f"cannot read {taxonomy_file}: {error.strerror or error}.") from error
     except ValidationError as error:
-        raise ReviewError(f"{taxonomy_file} is not a NodeSynth taxonomy: {error.errors()[0]['msg']}.") from error
+        raise TagReviewSheetError(f"{taxonomy_file} is not a NodeSynth taxonomy: {error.errors()[0]['msg']}.") from error
     definition = ""
     spec_file = dataset_dir / "spec.yaml"
     if spec_file.is_file():
@@ -174,7 +175,7 @@ def _decision(value: str, where: str) -> str:
     for decision in DECISIONS:
         if text.casefold() == decision.casefold():
             return decision
-    raise ReviewError(f"{where}, column decision: {text!r} is not one of {', '.join(DECISIONS)} (or empty when not reviewed).")
+    raise TagReviewSheetError(f"{where}, column decision: {text!r} is not one of {', '.join(DECISIONS)} (or empty when not reviewed).")
 
 
 def _replacement(value: str, where: str) -> TagTerm:
@@ -183,10 +184,10 @@ def _replacement(value: str, where: str) -> TagTerm:
     text = value.strip()
     parsed = parse_items(text)
     if len(parsed) > 1:
-        raise ReviewError(f"{where}, column replacement: write one term, as 'term: reason'.")
+        raise TagReviewSheetError(f"{where}, column replacement: write one term, as 'term: reason'.")
     name, reason = parsed[0] if parsed else (text, "")
     if not name.strip():
-        raise ReviewError(f"{where}, column replacement: the term before ':' is empty.")
+        raise TagReviewSheetError(f"{where}, column replacement: the term before ':' is empty.")
     return TagTerm(name=name.strip().rstrip("."), reason=reason.strip())
 
 
@@ -196,16 +197,16 @@ def read_sheet(path: Path) -> ReviewImport:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as error:
-        raise ReviewError(f"cannot read review sheet {path}: {error.strerror or error}.") from error
+        raise TagReviewSheetError(f"cannot read review sheet {path}: {error.strerror or error}.") from error
     except UnicodeDecodeError as error:
-        raise ReviewError(f"review sheet {path} is not UTF-8 text; save it as CSV UTF-8.") from error
+        raise TagReviewSheetError(f"review sheet {path} is not UTF-8 text; save it as CSV UTF-8.") from error
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip() for name in (reader.fieldnames or [])]
     if not header:
-        raise ReviewError(f"review sheet {path} is empty.")
+        raise TagReviewSheetError(f"review sheet {path} is empty.")
     missing = [name for name in COLUMNS if name not in header and name != "comment"]
     if missing:
-        raise ReviewError(
+        raise TagReviewSheetError(
             f"review sheet {path} is missing the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
             "export a fresh sheet with `nodesynth tag export-review`."
         )
@@ -215,13 +216,13 @@ def read_sheet(path: Path) -> ReviewImport:
     for line_number, line in enumerate(reader, start=2):  # the header is row 1, as in a spreadsheet
         where = f"{path.name} row {line_number}"
         if None in line:
-            raise ReviewError(f"{where}: more cells than columns (an unquoted comma?).")
+            raise TagReviewSheetError(f"{where}: more cells than columns (an unquoted comma?).")
         cells = {key: (value or "").strip() for key, value in line.items()}
         if not any(cells.values()):
             continue
         for column in ("row_id", "term", *ROW_FIELDS):
             if column != "definition" and not cells.get(column):
-                raise ReviewError(f"{where}, column {column}: empty.")
+                raise TagReviewSheetError(f"{where}, column {column}: empty.")
         groups.setdefault(cells["row_id"], []).append((line_number, cells))
 
     result = ReviewImport()
@@ -234,27 +235,27 @@ def read_sheet(path: Path) -> ReviewImport:
             where = f"{path.name} row {line_number}"
             for column in ROW_FIELDS:
                 if cells[column] != first[column]:
-                    raise ReviewError(
+                    raise TagReviewSheetError(
                         f"{where}, column {column}: {cells[column]!r} differs from {first[column]!r} "
                         f"on row {first_number}, which has the same row_id."
                     )
             try:
                 number = int(cells["term_number"])
             except ValueError:
-                raise ReviewError(f"{where}, column term_number: {cells['term_number']!r} is not a whole number.") from None
+                raise TagReviewSheetError(f"{where}, column term_number: {cells['term_number']!r} is not a whole number.") from None
             if number in numbers:
-                raise ReviewError(f"{where}, column term_number: term {number} appears twice for row_id {row_id}.")
+                raise TagReviewSheetError(f"{where}, column term_number: term {number} appears twice for row_id {row_id}.")
             numbers.add(number)
             decision = _decision(cells["decision"], where)
             if decision != "Replace" and cells["replacement"]:
                 shown = decision or "empty"
-                raise ReviewError(
+                raise TagReviewSheetError(
                     f"{where}, column replacement: filled in, but the decision is {shown}; "
                     "set the decision to Replace or clear the replacement."
                 )
             if decision == "Replace":
                 if not cells["replacement"]:
-                    raise ReviewError(
+                    raise TagReviewSheetError(
                         f"{where}, column replacement: empty, but the decision is Replace; write the new term as 'term: reason'."
                     )
                 terms.append(_replacement(cells["replacement"], where))
@@ -289,7 +290,7 @@ def read_sheet(path: Path) -> ReviewImport:
             except ValidationError as error:
                 problem = error.errors()[0]
                 column = str(problem["loc"][0]) if problem["loc"] else "row"
-                raise ReviewError(f"{path.name} row {first_number}, column {column}: {problem['msg']}.") from error
+                raise TagReviewSheetError(f"{path.name} row {first_number}, column {column}: {problem['msg']}.") from error
             problems = row_problems(row)
             if problems:
                 reason = problems[0]

@@ -20,6 +20,7 @@ Two things make this fit a 2-core CPU without changing what is learned:
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 import copy
 import json
 import math
@@ -49,7 +50,7 @@ CARD_MD = "README.md"
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
-class TrainError(Exception):
+class TrainError(NodeSynthError):
     """Training that cannot start (bad base model folder, data too long, ...); one sentence."""
 
 

@@ -25,6 +25,7 @@ What counts as a failure (`failure` column), by the first rule that applies to a
 
 from __future__ import annotations
 
+from nodesynth_common.errors import NodeSynthError
 import gc
 import json
 import math
@@ -92,7 +93,7 @@ THINNED = "Key removed from summary (> 1k)"
 XSTEST_GRADES = frozenset({"C", "P", "I"})
 
 
-class ReportInputError(ValueError):
+class ReportInputError(NodeSynthError, ValueError):
     """Input the report cannot use; the message is one sentence naming the file."""
 
 
@@ -290,13 +291,13 @@ def _read_fast(path: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     written has no summaries.json; an Inspect whose internals moved): the public readers
     then do it.
     """
-    try:
-        from inspect_ai._util._async import run_coroutine
-        from inspect_ai._util.async_zip import AsyncZipReader
-        from inspect_ai._util.asyncfiles import AsyncFilesystem
-        from inspect_ai.log._recorders.eval import HEADER_JSON, SUMMARIES_JSON
-    except ImportError:
-        return None
+    from nodesynth_common.inspect_internals import (
+        HEADER_JSON,
+        SUMMARIES_JSON,
+        AsyncFilesystem,
+        AsyncZipReader,
+        run_coroutine,
+    )
 
     async def read() -> tuple[Any, Any] | None:
         async with AsyncFilesystem() as fs:

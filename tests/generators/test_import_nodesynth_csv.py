@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from generators.artifact import MANIFEST, read_manifest, read_queries, read_taxonomy, sha256_file
-from generators.importers import ImportFailed, ImportResult, import_nodesynth_csv
+from generators.importers import ReleaseImportError, ImportResult, import_nodesynth_csv
 from generators.importers.nodesynth_csv import (
     clean_label,
     most_frequent,
@@ -401,7 +401,7 @@ def test_messy_values(messy) -> None:
 def test_missing_column_names_the_column(tmp_path: Path) -> None:
     columns = [c for c in COLUMNS if c != "level2"]
     path = _write(tmp_path, [_good_row(0, "A question?")], columns=columns)
-    with pytest.raises(ImportFailed, match="level2") as raised:
+    with pytest.raises(ReleaseImportError, match="level2") as raised:
         import_nodesynth_csv(path, "x", tmp_path / "out")
     assert str(path) in str(raised.value)
     assert not (tmp_path / "out").exists()
@@ -426,7 +426,7 @@ def test_short_rows_leave_fields_empty(tmp_path: Path) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.csv"
-    with pytest.raises(ImportFailed, match="no such file") as raised:
+    with pytest.raises(ReleaseImportError, match="no such file") as raised:
         import_nodesynth_csv(missing, "x", tmp_path / "out")
     assert str(missing) in str(raised.value)
 
@@ -444,23 +444,23 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_not_a_csv(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
-    with pytest.raises(ImportFailed) as raised:
+    with pytest.raises(ReleaseImportError) as raised:
         import_nodesynth_csv(path, "x", tmp_path / "out")
     assert str(path) in str(raised.value)
 
 
 def test_user_errors(tmp_path: Path) -> None:
     path = _write(tmp_path, [_good_row(0, "A question?"), _good_row(1, "Another?", Domain="Other Domain")])
-    with pytest.raises(ImportFailed, match="'Domain' holds 2 domains"):
+    with pytest.raises(ReleaseImportError, match="'Domain' holds 2 domains"):
         import_nodesynth_csv(path, "x", tmp_path / "out")
     good = _write(tmp_path, [_good_row(0, "A question?")], name="good.csv")
-    with pytest.raises(ImportFailed, match="not valid"):
+    with pytest.raises(ReleaseImportError, match="not valid"):
         import_nodesynth_csv(good, "Bad Name", tmp_path / "out")
     # an existing directory that is not a dataset is never replaced
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "thesis.tex").write_text("years of work")
-    with pytest.raises(ImportFailed, match="not a dataset directory"):
+    with pytest.raises(ReleaseImportError, match="not a dataset directory"):
         import_nodesynth_csv(good, "x", precious)
     assert (precious / "thesis.tex").read_text() == "years of work"
     # an existing dataset is replaced

@@ -11,7 +11,7 @@ import pytest
 from generators.records import Taxonomy, TaxonomyNode
 from generators.tag.review import (
     COLUMNS,
-    ReviewError,
+    TagReviewSheetError,
     read_sheet,
     rows_from_taxonomy,
     sheet_text,
@@ -123,27 +123,27 @@ def test_malformed_rows_name_row_and_column(sheet: Path, edit: dict[str, str], m
     if "language" in edit:  # keep the group consistent so the row-level check is the one that fails
         for line in lines[1:3]:
             line["language"] = edit["language"]
-    with pytest.raises(ReviewError, match=message):
+    with pytest.raises(TagReviewSheetError, match=message):
         read_sheet(_write(sheet, lines))
 
 
 def test_inconsistent_topic_fields(sheet: Path) -> None:
     lines = _lines(sheet)
     lines[2]["l2"] = "Something else"
-    with pytest.raises(ReviewError, match=r"row 4, column l2: 'Something else' differs from 'Payday loans' on row 2"):
+    with pytest.raises(TagReviewSheetError, match=r"row 4, column l2: 'Something else' differs from 'Payday loans' on row 2"):
         read_sheet(_write(sheet, lines))
 
 
 def test_missing_columns_and_bad_files(sheet: Path, tmp_path: Path) -> None:
     lines = _lines(sheet)
     without = tuple(c for c in COLUMNS if c not in ("decision", "replacement"))
-    with pytest.raises(ReviewError, match=r"missing the columns decision, replacement"):
+    with pytest.raises(TagReviewSheetError, match=r"missing the columns decision, replacement"):
         read_sheet(_write(tmp_path / "short.csv", lines, without))
-    with pytest.raises(ReviewError, match="cannot read review sheet"):
+    with pytest.raises(TagReviewSheetError, match="cannot read review sheet"):
         read_sheet(tmp_path / "absent.csv")
     (tmp_path / "empty.csv").write_text("", encoding="utf-8")
-    with pytest.raises(ReviewError, match="is empty"):
+    with pytest.raises(TagReviewSheetError, match="is empty"):
         read_sheet(tmp_path / "empty.csv")
     (tmp_path / "latin1.csv").write_bytes(sheet_text([]).encode() + "x,\xe9\n".encode("latin-1"))
-    with pytest.raises(ReviewError, match="not UTF-8"):
+    with pytest.raises(TagReviewSheetError, match="not UTF-8"):
         read_sheet(tmp_path / "latin1.csv")

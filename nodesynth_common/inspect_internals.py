@@ -1,0 +1,29 @@
+"""Every private `inspect_ai._*` name this project uses, in one place, with the reason.
+
+Inspect has no public API for these. The pin (`inspect-ai==0.3.285`) keeps them where they
+are; `tests/test_inspect_internals.py` fails loudly, naming the symbol, if an upgrade moves
+one. Import them from here, never from `inspect_ai._*` directly.
+"""
+
+from __future__ import annotations
+
+# Inspect prints a PrerequisiteError as one plain message, without a traceback or an
+# ExceptionGroup: the right way for a task or provider to say "your -T argument is wrong".
+# There is no public export of it (checked in 0.3.285).
+from inspect_ai._util.error import PrerequisiteError
+
+# The report reads a finished log's header.json and summaries.json in one pass over the zip
+# directory (the public readers validate every sample summary: half a minute per 200,000).
+from inspect_ai._util._async import run_coroutine
+from inspect_ai._util.async_zip import AsyncZipReader
+from inspect_ai._util.asyncfiles import AsyncFilesystem
+from inspect_ai.log._recorders.eval import HEADER_JSON, SUMMARIES_JSON
+
+__all__ = [
+    "HEADER_JSON",
+    "SUMMARIES_JSON",
+    "AsyncFilesystem",
+    "AsyncZipReader",
+    "PrerequisiteError",
+    "run_coroutine",
+]
