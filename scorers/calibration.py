@@ -334,8 +334,7 @@ def refusal_verdicts(items: Sequence[Item]) -> Verdicts:
 
 async def rubric_verdicts(items: Sequence[Item], rubric: Rubric, grader: Model, first_pass: str | None) -> Verdicts:
     """Run `rubric_rater` itself (so calibration measures the scorer the evals use) on each item."""
-    from inspect_ai.model import ChatMessageUser, ModelOutput
-    from inspect_ai.model._model import ModelName
+    from inspect_ai.model import ChatMessageUser, ModelName, ModelOutput
     from inspect_ai.scorer import Target
     from inspect_ai.solver import TaskState
 
