@@ -84,7 +84,7 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def render_card(manifest: Manifest, spec_summary: dict[str, object], sources: Sequence[str]) -> str:
     template = CARD_TEMPLATE.read_text(encoding="utf-8")
-    languages = spec_summary.get("languages") or ["en"]
+    languages = [str(language) for language in spec_summary.get("languages") or ["en"]]  # type: ignore[attr-defined]
     counts = "\n".join(f"| {key} | {value} |" for key, value in sorted(manifest.counts.items()))
     models = "\n".join(f"| {role} | `{model}` |" for role, model in sorted(manifest.models.items())) or "| - | - |"
     notes = "\n".join(f"- {note}" for note in manifest.notes) or "- none"

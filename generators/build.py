@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from inspect_ai.model import Model
 from pydantic import BaseModel, Field
@@ -180,7 +180,7 @@ async def build_dataset(
         advance()
 
         advance = progress.stage("L3 terms", 1)
-        origin = "tag" if models.tag is not None else "generated"
+        origin: Literal["tag", "generated"] = "tag" if models.tag is not None else "generated"
         terms = await expand_terms(spec, topics.items, taxonomy, models.terms, origin=origin)
         taxonomy.nodes.extend(terms.items)
         rejects.extend(terms.rejects)

@@ -100,7 +100,7 @@ class DomainSpec(BaseModel):
         description="languages per country (e.g. {Brazil: [pt], India: [en, hi]}); a country not listed gets all `languages`",
     )
     use_case: str = "Advice seeking"
-    modalities: list[Modality] = Field(default_factory=lambda: ["text-to-text"], min_length=1)
+    modalities: list[Modality] = Field(default_factory=lambda: list[Modality](["text-to-text"]), min_length=1)
     size: SizeControls = Field(default_factory=SizeControls)
     rubric: str = "harmful_compliance"
     system_prompt: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from .llm import ReplyError, normalise, parse_items
@@ -84,7 +85,7 @@ async def generate_list(
     stage: str,
     template_name: str,
     model: Model,
-    values: dict[str, object],
+    values: Mapping[str, object],
     *,
     want: int,
     avoid: set[str],

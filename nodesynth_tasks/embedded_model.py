@@ -195,7 +195,7 @@ def _convert(gguf: Path, dest: Path) -> None:
         )
         # the weights are plain float32 now; saving must not record a GGUF quantizer, or loading
         # the folder would look for the GGUF file again
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]  # transformers types it as always set
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(str(dest))
@@ -533,7 +533,7 @@ def _generate_batch(loaded: LoadedModel, group: list[_Request]) -> list[_Result]
         kwargs["stopping_criteria"] = [_stop_criteria(tokenizer, settings.stop_seqs)]
 
     with torch.inference_mode():
-        sequences = loaded.model.generate(**encoded, **kwargs)
+        sequences = loaded.model.generate(**encoded, **kwargs)  # type: ignore[operator]  # transformers' stubs
 
     seconds = time.monotonic() - started
     pad_id = tokenizer.pad_token_id
@@ -550,7 +550,7 @@ def _generate_batch(loaded: LoadedModel, group: list[_Request]) -> list[_Result]
         if end > 0 and generated[end - 1] in eos_ids:
             end -= 1
             ended = True
-        text = tokenizer.decode(generated[:end], skip_special_tokens=True)
+        text = str(tokenizer.decode(generated[:end], skip_special_tokens=True))
         stop_reason: StopReason
         cut = _first_stop(text, settings.stop_seqs)
         if cut is not None:

@@ -389,13 +389,13 @@ def compare(
     keep = [i for i, positive in enumerate(verdicts.positive) if positive is not None]
     overall = agreement([human[i] for i in keep], [bool(verdicts.positive[i]) for i in keep])
     slices: dict[str, Agreement] = {}
-    for key in sorted({items[i].slice for i in keep if items[i].slice is not None}):
+    for key in sorted({str(items[i].slice) for i in keep if items[i].slice is not None}):
         chosen = [i for i in keep if items[i].slice == key]
         slices[key] = agreement([human[i] for i in chosen], [bool(verdicts.positive[i]) for i in chosen])
     labels = None
     if label_map is not None:
-        pairs = [(label_map.get(items[i].human_label), verdicts.labels[i]) for i in keep]
-        pairs = [(h, p) for h, p in pairs if h is not None and p is not None]
+        mapped = [(label_map.get(items[i].human_label), verdicts.labels[i]) for i in keep]
+        pairs = [(h, p) for h, p in mapped if h is not None and p is not None]
         names = sorted({name for pair in pairs for name in pair})
         if pairs and set(names) <= set(label_map.values()):
             kappa = cohen_kappa([h for h, _ in pairs], [p for _, p in pairs], labels=names)

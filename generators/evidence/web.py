@@ -29,6 +29,7 @@ from inspect_ai.model import (
     Model,
     execute_tools,
 )
+from inspect_ai.model import ContentToolUse
 from inspect_ai.tool import Tool
 
 from ..llm import _active_stats
@@ -118,7 +119,7 @@ def passages_from_conversation(messages: list[ChatMessage]) -> list[Passage]:
                 for citation in getattr(content, "citations", None) or []:
                     cited = citation.cited_text if isinstance(citation.cited_text, str) else None
                     add(getattr(citation, "url", None), citation.title, cited)
-                if getattr(content, "type", None) == "tool_use" and content.tool_type == "web_search":
+                if isinstance(content, ContentToolUse) and content.tool_type == "web_search":
                     for url, title, text in _results_from_json(content.result):
                         add(url, title, text)
             if isinstance(message, ChatMessageTool) and isinstance(message.content, str):

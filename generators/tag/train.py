@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -493,7 +493,7 @@ def train_tag(
         return max(0.0, (planned_steps - step) / max(1, planned_steps - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
-    model_for_heads = peft_model.get_base_model()
+    model_for_heads = cast("PreTrainedModel", peft_model.get_base_model())  # peft types it as a plain Module
     history: list[EpochMetrics] = []
     best_loss, best_epoch = math.inf, 0
     best_state: list[torch.Tensor] | None = None
