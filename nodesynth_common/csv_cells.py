@@ -7,7 +7,8 @@ formula: `=HYPERLINK(...)` or `+cmd|' /C calc'!A0` would act when a reviewer ope
 spreadsheet shows as text. A cell that itself begins with a quote is prefixed too, so `restore`
 (drop one leading quote) gives back the original exactly: the encoding is unambiguous.
 
-Numbers are written as numbers: a spreadsheet never runs `-0.5`.
+Numbers are written as numbers: a spreadsheet never runs `-0.5`. Lines end in CRLF (RFC 4180),
+so the csv module quotes a cell holding a lone carriage return and the row reads back whole.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], 
     """
     count = 0
     with open_atomic(path, encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow([csv_cell(name) for name in header])
         for row in rows:
             writer.writerow([csv_cell(value) for value in row])
@@ -88,5 +89,5 @@ def write_frame_csv(path: Path, frame: Any) -> int:
         if out.dtypes.iloc[position].kind not in "biufcmM":
             out.isetitem(position, out.iloc[:, position].astype(object).map(csv_cell))
     with open_atomic(path, newline="") as handle:
-        out.to_csv(handle, index=False, lineterminator="\n")
+        out.to_csv(handle, index=False, lineterminator="\r\n")
     return len(out)

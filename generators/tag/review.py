@@ -132,7 +132,7 @@ def sheet_text(rows: Iterable[GeneratedRow]) -> str:
     Cells go through `csv_cell` (a generated term never runs as a spreadsheet formula), as in `write_sheet`.
     """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for cells in _sheet_rows(rows):
         writer.writerow([csv_cell(cell) for cell in cells])
