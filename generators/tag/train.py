@@ -21,6 +21,7 @@ Two things make this fit a 2-core CPU without changing what is learned:
 from __future__ import annotations
 
 from nodesynth_common.errors import NodeSynthError
+from nodesynth_common.output_files import check_output_folder
 import copy
 import json
 import math
@@ -414,8 +415,10 @@ def train_tag(
 
     Writes the adapter (`adapter_config.json`, `adapter_model.safetensors`) and the training card
     (`training_card.json`, `README.md`). The adapter saved is the epoch with the lowest
-    validation loss; training stops after `patience` epochs without a new lowest.
+    validation loss; training stops after `patience` epochs without a new lowest. An `out_dir`
+    that cannot be a folder raises OutputPathError before training starts.
     """
+    check_output_folder(Path(out_dir), "--out")
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
