@@ -507,3 +507,17 @@ def test_small_helpers() -> None:
     assert normalise_modality("")[0] == "text-to-text"
     assert normalise_modality("hologram")[1] is not None
 
+
+
+def test_another_programs_manifest_is_not_a_dataset(tmp_path: Path) -> None:
+    from nodesynth_common.errors import NodeSynthError
+
+    good = _write(tmp_path, [_good_row(0, "A question?")], name="good.csv")
+    webapp = tmp_path / "webapp"
+    webapp.mkdir()
+    (webapp / MANIFEST).write_text('{"name": "My PWA", "start_url": "/", "display": "standalone"}')
+    (webapp / "index.html").write_text("<html>my site</html>")
+    with pytest.raises(NodeSynthError, match="not a dataset this tool wrote; choose another --out"):
+        import_nodesynth_csv(good, "x", webapp)
+    assert (webapp / "index.html").read_text() == "<html>my site</html>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.csv", "webapp"]  # no staging folder left
