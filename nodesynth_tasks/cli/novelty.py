@@ -17,13 +17,6 @@ if TYPE_CHECKING:
 
     from generators.novelty import SimilarityFigures
 
-# `from .cli import ...` happens inside the command: cli.py imports this module at its end.
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `novelty` command to the CLI."""
-    app.command()(novelty)
-
 
 def novelty(
     queries: Annotated[str, typer.Argument(metavar="QUERIES", help="dataset directory, .jsonl or .csv (FILE:COLUMN names the text column)")],
@@ -39,19 +32,14 @@ def novelty(
     from rich.console import Console
 
     from generators.artifact import write_text_atomic
-    from generators.novelty import NoveltyError, read_texts
     from generators.novelty import novelty as measure
+    from generators.novelty import read_texts
 
-    from .cli import fail
-
-    try:
-        query_set = read_texts(queries)
-        references = [read_texts(spec) for spec in against]
-        report = measure(
-            query_set, references, threshold=threshold, closest=closest, semantic_threshold=semantic_threshold if semantic else None
-        )
-    except NoveltyError as error:
-        fail(str(error))
+    query_set = read_texts(queries)
+    references = [read_texts(spec) for spec in against]
+    report = measure(
+        query_set, references, threshold=threshold, closest=closest, semantic_threshold=semantic_threshold if semantic else None
+    )
     if out is not None:
         write_text_atomic(out, report.model_dump_json(indent=2) + "\n")
     if as_json:
