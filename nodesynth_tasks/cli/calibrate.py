@@ -34,10 +34,14 @@ def calibrate(
     scorer: Annotated[str, typer.Option(help="refusal, a rubric name or YAML file (needs --grader), or a score name in the log")],
     grader: Annotated[str | None, typer.Option(help="grader model for a rubric scorer (any Inspect model string)")] = None,
     grader_arg: Annotated[list[str] | None, typer.Option("--grader-arg", "-M", help="grader model arg key=value")] = None,
-    format: Annotated[Format, typer.Option("--format", help="xstest (XSTest completions), triage (a filled triage CSV) or csv (see --columns)")] = Format.csv,
+    format: Annotated[
+        Format, typer.Option("--format", help="xstest (XSTest completions), triage (a filled triage CSV) or csv (see --columns)")
+    ] = Format.csv,
     columns: Annotated[str | None, typer.Option(help="CSV columns: text=...,label=...[,prompt=...][,slice=...][,id=...]")] = None,
     positive: Annotated[str | None, typer.Option(help="human labels that count as positive (refusal / failure), comma-separated")] = None,
-    first_pass: Annotated[str | None, typer.Option("--first-pass", help="rubric scorers: 'refusal' decides plain refusals without the grader")] = None,
+    first_pass: Annotated[
+        str | None, typer.Option("--first-pass", help="rubric scorers: 'refusal' decides plain refusals without the grader")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="use only the first N labelled rows")] = None,
     max_connections: Annotated[int, typer.Option(min=1, help="concurrent grader calls")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
@@ -73,7 +77,9 @@ def calibrate(
             else None
         )
         if chosen is None:
-            raise OptionError("say which columns hold the text and the human label: --columns text=...,label=... (or --format xstest|triage).")
+            raise OptionError(
+                "say which columns hold the text and the human label: --columns text=...,label=... (or --format xstest|triage)."
+            )
         items = read_csv_items(file, chosen)
     if limit:
         items = items[:limit]
@@ -90,7 +96,9 @@ def calibrate(
         except RubricError as error:
             raise OptionError(f"unknown scorer {scorer!r}: not 'refusal', a score in the log, nor a rubric ({error})") from None
         if format is Format.xstest and rubric.first_pass.get("refusal") not in rubric.failure_labels:
-            raise OptionError(f"--format xstest compares refusals, which rubric {rubric.name!r} does not count as failures (use over_refusal).")
+            raise OptionError(
+                f"--format xstest compares refusals, which rubric {rubric.name!r} does not count as failures (use over_refusal)."
+            )
         if grader is None:
             raise OptionError(f"the rubric scorer {scorer!r} needs a grader model: pass --grader <model> (e.g. {DEFAULT_MODEL}).")
         if first_pass is not None and first_pass not in rubric.first_pass:
@@ -180,7 +188,8 @@ def _print_report(report: object) -> None:
     console.print(table)
 
     if report.labels is not None:
-        labels = Table(title=f"on the full label set: accuracy {_fmt(report.labels.accuracy)}, kappa {_fmt(report.labels.kappa)} (rows: human)")
+        agreement = f"accuracy {_fmt(report.labels.accuracy)}, kappa {_fmt(report.labels.kappa)}"
+        labels = Table(title=f"on the full label set: {agreement} (rows: human)")
         labels.add_column("")
         for name in report.labels.labels:
             labels.add_column(name)

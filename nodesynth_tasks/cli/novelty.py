@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 
 def novelty(
-    queries: Annotated[str, typer.Argument(metavar="QUERIES", help="dataset directory, .jsonl or .csv (FILE:COLUMN names the text column)")],
+    queries: Annotated[
+        str, typer.Argument(metavar="QUERIES", help="dataset directory, .jsonl or .csv (FILE:COLUMN names the text column)")
+    ],
     against: Annotated[list[str], typer.Option("--against", help="reference prompts: .csv or .jsonl, FILE:COLUMN (repeatable)")],
     threshold: Annotated[float, typer.Option(min=0.05, max=1.0, help="5-gram Jaccard at which a query counts as a near-copy")] = 0.5,
     semantic: Annotated[bool, typer.Option(help="also count paraphrases by MiniLM cosine (English; needs the embeddings extra)")] = False,
@@ -67,4 +69,7 @@ def print_figures(console: Console, figures: SimilarityFigures, query_count: int
     console.print(table)
     console.print(f"nearest-prompt {figures.measure}: p90 {figures.p90_nearest:.3f}, max {figures.max_nearest:.3f}")
     for pair in figures.closest:
-        console.print(f"[bold]{pair.score:.2f}[/] {pair.query_id}: {pair.query[:100]!r}\n      {pair.reference}: {pair.reference_text[:100]!r}", highlight=False)
+        console.print(
+            f"[bold]{pair.score:.2f}[/] {pair.query_id}: {pair.query[:100]!r}\n      {pair.reference}: {pair.reference_text[:100]!r}",
+            highlight=False,
+        )

@@ -73,8 +73,9 @@ def report(
     size = written.html_bytes / 1e6
     if written.scored == 0:
         typer.echo("warning: no response has a failure verdict (every one unscored?); the report says what it could.", err=True)
+    models = f"{len(written.models)} model{'' if len(written.models) == 1 else 's'}"
     typer.echo(
-        f"Report: {written.html} ({size:.1f} MB, {written.charts} charts; {len(written.models)} model{'' if len(written.models) == 1 else 's'}, "
+        f"Report: {written.html} ({size:.1f} MB, {written.charts} charts; {models}, "
         f"{written.scored:,} scored responses, scorer {written.scorer})"
     )
     if tables is not None:

@@ -197,7 +197,9 @@ def train(
     batch_size: Annotated[int, typer.Option(min=1)] = 8,
     seed: Annotated[int, typer.Option(help="split, batch order and initialisation seed")] = 0,
     threads: Annotated[int | None, typer.Option(min=1, help="torch threads (default: all cores)")] = None,
-    serve_arg: Annotated[list[str] | None, typer.Option("--serve-arg", help="model arg the build serves the adapter with, key=value")] = None,
+    serve_arg: Annotated[
+        list[str] | None, typer.Option("--serve-arg", help="model arg the build serves the adapter with, key=value")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the training card as JSON")] = False,
 ) -> None:
     """Fine-tune a LoRA adapter on the CPU: 90/10 split by seed, validation loss each epoch, early stopping."""
@@ -239,7 +241,8 @@ def train(
 
     table = Table(title=f"trained {out}", show_header=False)
     for epoch in card.epochs:
-        table.add_row(f"epoch {epoch.epoch}", f"train {epoch.train_loss:.4f}  validation {epoch.val_loss:.4f}  {epoch.seconds:.0f} s{'  best' if epoch.best else ''}")
+        losses = f"train {epoch.train_loss:.4f}  validation {epoch.val_loss:.4f}"
+        table.add_row(f"epoch {epoch.epoch}", f"{losses}  {epoch.seconds:.0f} s{'  best' if epoch.best else ''}")
     table.add_row("best epoch", str(card.best_epoch))
     table.add_row("wall time", f"{card.wall_seconds:.0f} s")
     table.add_row("peak memory", f"{card.peak_memory_mb:.0f} MB")

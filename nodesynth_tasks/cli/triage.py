@@ -19,7 +19,9 @@ from .common import MissingFileError, UnreadableLogError, first_line
 def triage(
     log_file: Annotated[Path, typer.Argument(metavar="LOG", help="an Inspect log (.eval or .json)")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="CSV to write (default: <log>.review.csv)")] = None,
-    import_csv: Annotated[Path | None, typer.Option("--import", help="a filled review CSV to write back into the log as score edits")] = None,
+    import_csv: Annotated[
+        Path | None, typer.Option("--import", help="a filled review CSV to write back into the log as score edits")
+    ] = None,
     score: Annotated[str | None, typer.Option(help="the score to review (default: judge_panel, else rubric_rater)")] = None,
     min_slice: Annotated[int, typer.Option(min=1, help="slices with fewer scored samples than this are queued")] = 5,
     limit: Annotated[int | None, typer.Option(min=1, help="export at most N samples (most urgent first)")] = None,
