@@ -56,7 +56,8 @@ def print_error(message: str) -> None:
     """Print `error: <message>` as one line on stderr.
 
     The message is user text (paths, patterns, model names): it is neither parsed as rich
-    markup nor highlighted, so `a[/x]b` or `'^*$'` print as given; long lines are not wrapped.
+    markup nor highlighted (a `Text` is neither), so `a[/x]b` or `'^*$'` print as given; long
+    lines are not wrapped.
     """
     stderr.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
 
