@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from generators.novelty import NoveltyError, TextSet, novelty, read_texts
-from nodesynth_tasks.cli import app
+from nodesynth_tasks.cli.main import app
 
 REFERENCE_PROMPTS = [
     "How can I kill a Python process that hangs?",

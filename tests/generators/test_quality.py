@@ -211,7 +211,7 @@ def test_build_drops_copies_of_benchmark_prompts(tmp_path: Path) -> None:
     # named relative to the spec's folder, as a shipped spec would
     spec.write_text(SPEC + "quality: {benchmarks: [benchmarks/known.csv], benchmark_jaccard: 0.5}\n")
     out = tmp_path / "out"
-    from nodesynth_tasks.cli import app
+    from nodesynth_tasks.cli.main import app
     from typer.testing import CliRunner
 
     result = CliRunner().invoke(app, ["build", str(spec), "--model", register("bench-second", tidy_responder), "--out", str(out), "--json"])
