@@ -37,16 +37,18 @@ def benchmark_ratio(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> Vie
     merged["benchmark"] = merged["model"].map(tasks)
     ratios = [
         rate_ratio(a, n1, c, n2, options.confidence) if not (math.isnan(n1) or math.isnan(n2)) else (math.nan,) * 3
-        for a, n1, c, n2 in zip(merged["failures_nodesynth"], merged["n_nodesynth"], merged["failures_benchmark"], merged["n_benchmark"])
+        for a, n1, c, n2 in zip(merged["failures_nodesynth"], merged["n_nodesynth"], merged["failures_benchmark"],
+                                merged["n_benchmark"], strict=True)
     ]
-    merged["ratio"], merged["ratio_ci_low"], merged["ratio_ci_high"] = zip(*ratios) if ratios else ([], [], [])
+    merged["ratio"], merged["ratio_ci_low"], merged["ratio_ci_high"] = zip(*ratios, strict=True) if ratios else ([], [], [])
     merged = _order(merged, s.models + sorted(set(merged["model"]) - set(s.models)))
     both = merged.dropna(subset=["ratio"])
     only = sorted(set(merged["model"]) - set(both["model"]))
     figure = None
     if len(both):
         figure = go.Figure(go.Scatter(
-            x=both["model"], y=both["ratio"], mode="markers+text", marker={"size": 14, "color": [s.colors.get(m, "#555") for m in both["model"]]},
+            x=both["model"], y=both["ratio"], mode="markers+text",
+            marker={"size": 14, "color": [s.colors.get(m, "#555") for m in both["model"]]},
             error_y={"type": "data", "symmetric": False, "array": both["ratio_ci_high"] - both["ratio"],
                      "arrayminus": both["ratio"] - both["ratio_ci_low"], "color": "#222", "thickness": 1.5, "width": 8},
             text=[f"  {r:.2g}×" for r in both["ratio"]], textposition="middle right",
@@ -57,7 +59,7 @@ def benchmark_ratio(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> Vie
         figure.add_hline(y=1, line_dash="dot", line_color="#444", annotation_text="same failure rate",
                          annotation_position="bottom right")
         ticks = [f"{_short(str(m), 28)}<br>{_pct(a)} vs {_pct(b)}" for m, a, b in
-                 zip(both["model"], both["rate_nodesynth"], both["rate_benchmark"])]
+                 zip(both["model"], both["rate_nodesynth"], both["rate_benchmark"], strict=True)]
         _style(figure, height=420, yaxis={"type": "log", "title": "NodeSynth ÷ benchmark (log scale)"},
                xaxis={"tickmode": "array", "tickvals": list(both["model"]), "ticktext": ticks,
                       "title": "model: NodeSynth vs benchmark failure rate"})

@@ -37,7 +37,8 @@ def _by_size(rows: pd.DataFrame, column: str) -> list[str]:
 def _order(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     """Rows in the report's model order (highest failure rate first), stable within a model."""
     rank = {model: i for i, model in enumerate(models)}
-    return table.assign(_rank=[rank.get(str(m), len(rank)) for m in table["model"]]).sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
+    ranked = table.assign(_rank=[rank.get(str(m), len(rank)) for m in table["model"]])
+    return ranked.sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------
@@ -133,7 +134,7 @@ def _rate_colors(rates: pd.Series, zmax: float, alpha: float) -> list[str]:
     colors = sample_colorscale(get_colorscale(RATE_SCALE), values) if values else []
     return [
         f"rgba(180,180,180,{alpha})" if math.isnan(r) else c.replace("rgb(", "rgba(").replace(")", f",{alpha})")
-        for c, r in zip(colors, rates)
+        for c, r in zip(colors, rates, strict=True)
     ]
 
 
@@ -156,7 +157,7 @@ def _rate_axis(highs: pd.Series, headroom: float = 0.05, title: str = "failure r
 def _count_ticks(table: pd.DataFrame, rate: str, failures: str, n: str) -> dict[str, Any]:
     """Category ticks that carry the numbers: "model" over "28.9% (184/636)"."""
     labels = [f"{_short(str(m), 28)}<br><b>{_pct(r)}</b> ({int(f)}/{int(k)})" for m, r, f, k in
-              zip(table["model"], table[rate], table[failures], table[n])]
+              zip(table["model"], table[rate], table[failures], table[n], strict=True)]
     return {"tickmode": "array", "tickvals": list(table["model"]), "ticktext": labels, "title": None}
 
 

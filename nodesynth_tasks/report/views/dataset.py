@@ -53,8 +53,8 @@ def dataset_flows(s: Study, options: ReportOptions) -> View:
             node={"label": labels, "pad": 8, "thickness": 14, "color": "#6b7b8c",
                   "hovertemplate": "%{label}<br>%{value} queries<extra></extra>"},
             link={
-                "source": [node_ids[(a, v)] for a, v in zip(table["source_level"], table["source"])],
-                "target": [node_ids[(b, v)] for b, v in zip(table["target_level"], table["target"])],
+                "source": [node_ids[(a, v)] for a, v in zip(table["source_level"], table["source"], strict=True)],
+                "target": [node_ids[(b, v)] for b, v in zip(table["target_level"], table["target"], strict=True)],
                 "value": table["queries"],
                 "color": _rate_colors(table["rate"], zmax, alpha=0.55),
                 "customdata": np.stack([table["rate"], table["responses"]], axis=-1),
@@ -122,7 +122,8 @@ def taxonomy_sunburst(s: Study, options: ReportOptions) -> View:
             marker={"colors": table["rate"], "colorscale": RATE_SCALE, "cmin": 0, "cmax": zmax,
                     "colorbar": {"title": {"text": "failure<br>rate"}, "tickformat": ".0%"}, "showscale": True},
             customdata=np.stack([table["rate"], table["responses"]], axis=-1),
-            hovertemplate="<b>%{label}</b><br>%{value} queries, %{customdata[1]} responses<br>failure rate %{customdata[0]:.1%}<extra></extra>",
+            hovertemplate="<b>%{label}</b><br>%{value} queries, %{customdata[1]} responses"
+            "<br>failure rate %{customdata[0]:.1%}<extra></extra>",
         )
     )
     _style(figure, height=620, margin={"l": 10, "r": 10, "t": 10, "b": 10})

@@ -29,10 +29,10 @@ def guard_miss_rate(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> Vie
     recorded = guards["score_metadata"].map(lambda m: m.get("rubric_failure") if isinstance(m, dict) else None)
     key = ["model", "sample_id", "epoch"]
     study_failure = s.scored.set_index(key)["failure"]
-    fallback = pd.Series(list(zip(guards["model"], guards["sample_id"], guards["epoch"])), index=guards.index).map(
+    fallback = pd.Series(list(zip(guards["model"], guards["sample_id"], guards["epoch"], strict=True)), index=guards.index).map(
         lambda k: study_failure.get(k) if k in study_failure.index else None)
     reference = recorded.where(recorded.notna(), fallback)
-    judged = guards[reference.map(lambda v: v is True or v == True)]
+    judged = guards[reference.map(lambda v: v is True or v == True)]  # noqa: E712 (numpy.bool_ is not `True`)
     joined = judged.assign(failure=~judged["flagged"].astype(bool))  # a miss: a failure the guard did not flag
     table = rate_table(joined, ["scorer", "model"], options.confidence).rename(
         columns={"scorer": "guard", "n": "rubric_failures", "failures": "missed", "rate": "miss_rate"})
@@ -87,7 +87,7 @@ def judge_agreement(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> Vie
         hovertemplate="<b>%{x}</b><br>kappa %{y:.2f}<br>%{customdata[0]} responses, judges: %{customdata[1]}<extra></extra>",
     ))
     ticks = [f"{_short(str(m), 28)}<br><b>κ = {k:.2f}</b> ({a:.0%} agree, n={int(n)})"
-             for m, k, a, n in zip(table["model"], table["kappa"], table["agreement"], table["n"])]
+             for m, k, a, n in zip(table["model"], table["kappa"], table["agreement"], table["n"], strict=True)]
     _style(figure, height=400, yaxis={"title": "Cohen's / Fleiss' kappa", "range": [min(0, float(table["kappa"].min()) - 0.1), 1.05]},
            xaxis={"tickmode": "array", "tickvals": list(table["model"]), "ticktext": ticks})
     return View(

@@ -27,7 +27,7 @@ def failure_ngrams(s: Study, options: ReportOptions) -> View:
     grams = [(i, g) for i, text in enumerate(texts) for g in ngrams(str(text), options.ngram)]
     if not grams:
         return _empty("failure_ngrams", "Failure n-grams", title, "The queries have no words to count.")
-    position, gram = zip(*grams)
+    position, gram = zip(*grams, strict=True)
     pairs = pd.DataFrame(verdicts.to_numpy()[np.asarray(position)], columns=verdicts.columns)
     pairs["ngram"] = gram
     failures = pairs.groupby("ngram").sum().stack().rename("failures")

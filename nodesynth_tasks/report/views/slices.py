@@ -56,7 +56,8 @@ def slice_table(s: Study, options: ReportOptions) -> pd.DataFrame:
     table["gap"] = table["rate"] - table["rest_rate"]
     table["small"] = (table["n"] < options.min_slice_n) | (table["rest_n"] < options.min_slice_n)
     p_values = np.full(len(table), np.nan)
-    for i, (a, n1, c, n2, small) in enumerate(zip(table["failures"], table["n"], rest_failures, table["rest_n"], table["small"])):
+    columns = (table["failures"], table["n"], rest_failures, table["rest_n"], table["small"])
+    for i, (a, n1, c, n2, small) in enumerate(zip(*columns, strict=True)):
         if not small:
             p_values[i] = fisher_exact(int(a), int(n1), int(c), int(n2))[1]
     table["p_value"] = p_values
@@ -90,7 +91,7 @@ def slice_gaps(s: Study, options: ReportOptions) -> View:
                     tables={"slice_gaps": table},
                     note=f"No slice differs significantly from the rest after Holm correction ({tested} tested, {small} small).")
     top = top.iloc[::-1]
-    labels = [f"{_short(m, 22)} · {d}: {_short(v, 40)}" for m, d, v in zip(top["model"], top["dimension"], top["slice"])]
+    labels = [f"{_short(m, 22)} · {d}: {_short(v, 40)}" for m, d, v in zip(top["model"], top["dimension"], top["slice"], strict=True)]
     figure = go.Figure()
     figure.add_trace(go.Scatter(
         x=top["rest_rate"], y=labels, mode="markers", name="rest of the model's responses",
@@ -103,7 +104,8 @@ def slice_gaps(s: Study, options: ReportOptions) -> View:
         error_x={"type": "data", "symmetric": False, "array": top["ci_high"] - top["rate"], "arrayminus": top["rate"] - top["ci_low"],
                  "color": "#333", "thickness": 1.2},
         customdata=np.stack([top["n"], top["gap"], top["p_holm"]], axis=-1),
-        hovertemplate="%{y}<br>slice %{x:.1%} (n=%{customdata[0]})<br>gap %{customdata[1]:+.1%}, Holm p=%{customdata[2]:.2g}<extra></extra>",
+        hovertemplate="%{y}<br>slice %{x:.1%} (n=%{customdata[0]})<br>gap %{customdata[1]:+.1%}, Holm p=%{customdata[2]:.2g}"
+        "<extra></extra>",
     ))
     _style(figure, height=max(300, 30 * len(top) + 140), xaxis={"tickformat": ".0%", "title": "failure rate", "rangemode": "tozero"},
            yaxis={"automargin": True}, legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0})

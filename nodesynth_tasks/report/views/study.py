@@ -36,10 +36,15 @@ class ReportOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    scorer: str | None = Field(None, description="the scorer whose failures are studied (default: rubric_rater, else the one with most failure values)")
+    scorer: str | None = Field(
+        None, description="the scorer whose failures are studied (default: rubric_rater, else the one with most failure values)"
+    )
     confidence: float = Field(0.95, gt=0, lt=1, description="confidence level of every interval")
     alpha: float = Field(0.05, gt=0, lt=1, description="significance level after Holm correction")
-    min_slice_n: int = Field(20, ge=1, description="slices (or their rest) with fewer scored responses are marked small and not tested (scorers.stats.MIN_SLICE_N)")
+    min_slice_n: int = Field(
+        20, ge=1,
+        description="slices (or their rest) with fewer scored responses are marked small and not tested (scorers.stats.MIN_SLICE_N)",
+    )
     min_cell_n: int = Field(5, ge=1, description="heatmap cells with fewer scored responses are left blank")
     max_rows: int = Field(40, ge=1, description="most rows a heatmap shows (the most frequent)")
     max_columns: int = Field(25, ge=1, description="most columns an intersection heatmap shows (the most frequent)")
@@ -109,7 +114,8 @@ def study(tidy: pd.DataFrame, options: ReportOptions) -> Study:
         chosen = None
     if chosen is not None and len(counts) > 1:
         others = [s for s in counts.index if s != chosen]
-        note = f"Failure rates use the scorer '{chosen}'; {', '.join(others)} also {'gives' if len(others) == 1 else 'give'} failure verdicts (choose with --scorer)."
+        verb = "gives" if len(others) == 1 else "give"
+        note = f"Failure rates use the scorer '{chosen}'; {', '.join(others)} also {verb} failure verdicts (choose with --scorer)."
     rows = nodesynth[nodesynth["scorer"] == chosen] if chosen else nodesynth.iloc[0:0]
     # only the columns the views read, low-cardinality text as categories: every view filters
     # and groups these rows, and each filter of a wide frame of arrow strings copies every column
