@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..stats import fisher_exact, holm, rate_table
+from ..stats import rate_table
 from .charts import _empty, _error, _order, _p, _pct, _rate_axis, _style
 from .study import ReportOptions, Study, View
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 def depth_ablation(s: Study, options: ReportOptions) -> View:
     import pandas as pd
     import plotly.graph_objects as go
+
+    from scorers.stats import fisher_exact, holm
 
     scored = s.scored[s.scored["depth"].isin([2, 3])].copy()
     depths = sorted(int(d) for d in scored["depth"].dropna().unique())
@@ -49,7 +51,7 @@ def depth_ablation(s: Study, options: ReportOptions) -> View:
         # Holm over the per-model family; the pooled test is one question on its own
         fisher = tests_table["test"].str.startswith("Fisher")
         tests_table["p_holm"] = tests_table["p_value"]
-        tests_table.loc[fisher, "p_holm"] = holm(tests_table.loc[fisher, "p_value"])
+        tests_table.loc[fisher, "p_holm"] = holm(tests_table.loc[fisher, "p_value"]).adjusted
         tests_table["significant"] = tests_table["p_holm"] < options.alpha
     figure = go.Figure()
     for depth, color, name in ((2, "#9ecae1", "depth 2 (from L2 nodes)"), (3, "#08519c", "depth 3 (from L3 nodes)")):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..stats import add_rate, fisher_exact, holm
+from ..stats import add_rate
 from .charts import _empty, _order, _short, _style
 from .study import ReportOptions, Study, View
 
@@ -29,6 +29,8 @@ def slice_table(s: Study, options: ReportOptions) -> pd.DataFrame:
     responses is `small`: it is listed but not tested, so it neither ranks nor spends alpha.
     """
     import pandas as pd
+
+    from scorers.stats import fisher_exact, holm
 
     scored = s.scored
     totals = scored.groupby("model", observed=True)["failure"].agg(total_n="count", total_failures="sum")
@@ -61,7 +63,7 @@ def slice_table(s: Study, options: ReportOptions) -> pd.DataFrame:
         if not small:
             p_values[i] = fisher_exact(int(a), int(n1), int(c), int(n2))[1]
     table["p_value"] = p_values
-    table["p_holm"] = holm(p_values)
+    table["p_holm"] = holm(p_values).adjusted
     table["significant"] = table["p_holm"] < options.alpha
     table = table.drop(columns=["total_n", "total_failures"])
     return _order(table, s.models)
