@@ -63,7 +63,7 @@ def benchmark_ratio(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> Vie
         _style(figure, height=420, yaxis={"type": "log", "title": "NodeSynth ÷ benchmark (log scale)"},
                xaxis={"tickmode": "array", "tickvals": list(both["model"]), "ticktext": ticks,
                       "title": "model: NodeSynth vs benchmark failure rate"})
-    note = f"Models in only one of the two: {', '.join(only)} (no ratio)." if only else None
+    only_note = f"Models in only one of the two: {', '.join(only)} (no ratio)." if only else None
     return View(
         key="benchmark_ratio",
         section="Against a human-written benchmark",
@@ -79,5 +79,5 @@ def benchmark_ratio(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> Vie
         figure=figure,
         tables={"benchmark_ratio": merged},
         shown="benchmark_ratio",
-        note=note,
+        note=only_note,
     )

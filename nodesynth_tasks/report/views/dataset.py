@@ -40,7 +40,8 @@ def dataset_flows(s: Study, options: ReportOptions) -> View:
     table = pd.concat(links, ignore_index=True)
     table["rate"] = table["failures"] / table["responses"]
     node_ids = {}
-    labels, node_levels = [], []
+    labels: list[str] = []
+    node_levels: list[str] = []
     for column, _ in FLOW_LEVELS:
         for value in frame[column].value_counts().index:
             node_ids[(column, value)] = len(labels)
