@@ -214,8 +214,8 @@ def _describe(row: ReleaseRow, state: ImportState) -> _Described:
     user_group = state.label("user_group", row.cells["user_group"]) or None
     if user_group and is_placeholder(user_group):
         user_group = None
-    use_case = squash(row.cells["user_case"])
-    use_case = (use_case[:1].upper() + use_case[1:]) if use_case and not is_placeholder(use_case) else None
+    written = squash(row.cells["user_case"])
+    use_case = (written[:1].upper() + written[1:]) if written and not is_placeholder(written) else None
     if use_case:  # "Advice seeking" and "advice seeking" are one use case
         state.use_cases.append(use_case)
     tone = squash(row.cells["tone"]).casefold() or None
