@@ -180,7 +180,9 @@ def import_review(
         sys.stdout.write(json.dumps({"out": str(out), **counts}) + "\n")
         return
     sys.stdout.write(f"wrote {counts['rows']} training rows to {out} ({counts['replaced_terms']} terms replaced)\n")
-    for reason, number in sorted(counts["dropped_by_reason"].items()):  # type: ignore[union-attr]
+    dropped = counts["dropped_by_reason"]
+    assert isinstance(dropped, dict)
+    for reason, number in sorted(dropped.items()):
         sys.stdout.write(f"  dropped {number} topics: {reason}\n")
 
 

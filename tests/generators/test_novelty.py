@@ -9,15 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-<<<<<<< HEAD
-from generators.novelty import NoveltyError, TextSet, novelty, read_texts
-from nodesynth_tasks.cli.main import app
-=======
 from generators.novelty import NoveltyError, novelty
 from generators.textsets import TextSet, TextSetError, read_texts
 from nodesynth_common.errors import NodeSynthError
-from nodesynth_tasks.cli import app
->>>>>>> i10-sim
+from nodesynth_tasks.cli.main import app
 
 REFERENCE_PROMPTS = [
     "How can I kill a Python process that hangs?",
