@@ -19,8 +19,6 @@ from pydantic import BaseModel, ValidationError
 from nodesynth_common.errors import NodeSynthError
 from nodesynth_common.output_files import OutputPathError, check_parents, write_text_atomic
 
-from nodesynth_common.errors import NodeSynthError
-
 from .records import Evidence, Manifest, QueryRecord, Reject, Taxonomy
 
 QUERIES = "queries.jsonl"

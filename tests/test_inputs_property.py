@@ -27,7 +27,7 @@ from inspect_ai.scorer import includes
 from inspect_ai.solver import generate
 from typer.testing import CliRunner
 
-from nodesynth_tasks.cli import app
+from nodesynth_tasks.cli.main import app
 
 runner = CliRunner()
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -453,6 +453,8 @@ def test_not_a_csv(tmp_path: Path, content: bytes) -> None:
 
 
 def test_user_errors(tmp_path: Path) -> None:
+    from nodesynth_common.output_files import OutputPathError
+
     path = _write(tmp_path, [_good_row(0, "A question?"), _good_row(1, "Another?", Domain="Other Domain")])
     with pytest.raises(ReleaseImportError, match="'Domain' holds 2 domains"):
         import_nodesynth_csv(path, "x", tmp_path / "out")
@@ -463,7 +465,7 @@ def test_user_errors(tmp_path: Path) -> None:
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "thesis.tex").write_text("years of work")
-    with pytest.raises(ReleaseImportError, match="not a dataset directory"):
+    with pytest.raises(OutputPathError, match="precious: the folder holds thesis.tex and is not a dataset this tool wrote"):
         import_nodesynth_csv(good, "x", precious)
     assert (precious / "thesis.tex").read_text() == "years of work"
     # an existing dataset is replaced
