@@ -20,14 +20,10 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from inspect_ai import Task, eval
-from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import ModelOutput, ModelUsage, get_model
-from inspect_ai.scorer import includes
-from inspect_ai.solver import generate
 from typer.testing import CliRunner
 
 from nodesynth_tasks.cli.main import app
+from tests.tiny_log import make_tiny_log
 
 runner = CliRunner()
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -110,16 +106,8 @@ def fresh(base: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def log_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real log with two scored samples, for `triage --import` and `calibrate`."""
-    outputs = [ModelOutput.from_content("mockllm/model", text) for text in ("no", "match")]
-    for output in outputs:  # with usage given, Inspect does not fetch a tokenizer to count tokens
-        output.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
-    model = get_model("mockllm/model", memoize=False, custom_outputs=outputs)
-    task = Task(dataset=MemoryDataset([Sample(id="a", input="a", target="match"), Sample(id="b", input="b", target="match")]),
-                solver=generate(), scorer=includes())
-    [log] = eval(task, model=model, display="none", log_dir=str(tmp_path_factory.mktemp("logs")))
-    assert log.status == "success", log.error
-    return Path(log.location)
+    """A real log with two scored samples, for `triage --import`."""
+    return make_tiny_log(tmp_path_factory.mktemp("logs"))
 
 
 SPEC = Path(__file__).resolve().parents[1] / "datasets" / "specs" / "demo.yaml"
