@@ -26,7 +26,7 @@ from nodesynth_tasks.cli.main import app
 from tests.tiny_log import make_tiny_log
 
 runner = CliRunner()
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(max_examples=20, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 NO_MODEL = "nosuchprovider/none"  # cannot be created: a command that gets this far stops with one line
 
 CELLS = st.one_of(
@@ -78,7 +78,7 @@ def files_under(folder: Path) -> Iterator[Path]:
 
 
 def check(args: list[str], *outputs: Path) -> None:
-    """Exit 0, or exit 2 with one line; no temporary or partial file beside an output."""
+    """Exit 0, or exit 2 with one line; no temporary or partial file beside an output, and none at all on exit 2."""
     result = runner.invoke(app, [str(arg) for arg in args])
     shown = f"{args}: exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
     assert result.exception is None or isinstance(result.exception, SystemExit), shown + f"\n{result.exception!r}"
@@ -86,6 +86,7 @@ def check(args: list[str], *outputs: Path) -> None:
     if result.exit_code == 2:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), shown
+        assert [output for output in outputs if output.exists()] == [], shown  # each run writes into a fresh folder
     for output in outputs:
         for folder in {output.parent, output} if output.is_dir() else {output.parent}:
             leftovers = [p.name for p in files_under(folder) if any(mark in p.name for mark in TEMPORARY_MARKS)]
@@ -147,7 +148,7 @@ def test_build_and_novelty_benchmark(work: Path, data: bytes, suffix: str) -> No
     bench = folder / f"bench{suffix}"
     bench.write_bytes(data)
     check(["build", SPEC, "--benchmark", bench, "-m", NO_MODEL, "--out", folder / "out"], folder / "out")
-    check(["novelty", str(bench), "--against", str(bench), "-o", folder / "novelty.json"], folder / "novelty.json")
+    check(["novelty", str(bench), "--against", f"{bench}:prompt", "-o", folder / "novelty.json"], folder / "novelty.json")
 
 
 @given(data=ANY_INPUT)
@@ -165,7 +166,7 @@ def test_logs_for_triage_report_calibrate(work: Path, data: bytes, suffix: str) 
     log = folder / f"log{suffix}"
     log.write_bytes(data)
     check(["triage", log, "-o", folder / "review.csv"], folder / "review.csv")
-    check(["report", log, "-o", folder / "report.html", "--tables", folder / "tables"], folder / "report.html")
+    check(["report", log, "-o", folder / "report.html", "--tables", folder / "tables"], folder / "report.html", folder / "tables")
     check(["calibrate", log, "--scorer", "includes", "--json"])
 
 

@@ -49,7 +49,7 @@ def test_numbers_stay_numbers_and_missing_values_are_empty() -> None:
 
 
 @given(st.lists(st.lists(st.text(), min_size=3, max_size=3), max_size=8))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 def test_every_text_survives_a_round_trip(tmp_path_factory: pytest.TempPathFactory, rows: list[list[str]]) -> None:
     path = tmp_path_factory.mktemp("csv") / "sheet.csv"
     assert write_csv(path, ["a", "b", "c"], rows, bom=True) == len(rows)
