@@ -210,7 +210,7 @@ def test_importing_the_same_sheet_twice_edits_once(log_path: Path, tmp_path: Pat
     first = runner.invoke(app, ["triage", str(log_path), "--import", str(queue), "--author", "lead"])
     assert first.exit_code == 0 and "edited 1 scores" in first.stdout, first.output
     second = runner.invoke(app, ["triage", str(log_path), "--import", str(queue), "--author", "lead"])
-    assert second.exit_code == 0 and "edited 0 scores" in second.stdout, second.output
+    assert second.exit_code == 0 and "edited 0 scores" in second.stdout and "1 already imported" in second.stdout, second.output
     split = next(s for s in read_eval_log(str(log_path)).samples or [] if s.id == "split").scores["judge_panel"]  # type: ignore[index]
     assert len(split.history) == 2  # the scorer's original and one human edit
     assert split.explanation == 'Human review by ana: =HYPERLINK("http://x") is in the answer'
