@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from nodesynth_common.errors import NodeSynthError
-from nodesynth_common.output_files import OutputPathError, check_parents, write_text_atomic
+from nodesynth_common.output_files import OutputPathError, check_parents
 
 from .records import Evidence, Manifest, QueryRecord, Reject, Taxonomy
 
@@ -70,8 +70,6 @@ def sha256_file(path: Path) -> str:
             digest.update(block)
     return digest.hexdigest()
 
-
-__all__ = ["OutputPathError", "OutputPlan", "check_output_dir", "write_dataset", "write_text_atomic"]
 
 CANARY_PREFIX = "NODESYNTH CANARY GUID "
 
