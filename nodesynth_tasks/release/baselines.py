@@ -56,7 +56,7 @@ def _hazards(hazard: str | list[str] | None) -> set[str]:
         raise TaskArgumentError("baseline_ailuminate never loads the cse (child sexual exploitation) hazard.")
     unknown = wanted - set(AILUMINATE_HAZARDS)
     if unknown or not wanted:
-        raise TaskArgumentError(f"baseline_ailuminate: unknown hazard {', '.join(sorted(unknown)) or hazard!r} "
+        raise TaskArgumentError(f"baseline_ailuminate: unknown hazard {', '.join(map(repr, sorted(unknown))) or repr(hazard)} "
                                 f"(choose from {', '.join(AILUMINATE_HAZARDS)}).")
     return wanted
 
