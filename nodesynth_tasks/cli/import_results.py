@@ -14,6 +14,11 @@ import typer
 results_app = typer.Typer(help="Import published results as Inspect logs.", no_args_is_help=True)
 
 
+@results_app.callback()
+def results() -> None:
+    """Import published results as Inspect logs (one format per command)."""  # a group even with one command
+
+
 @results_app.command("nodesynth-xlsx")
 def nodesynth_xlsx(
     file: Annotated[
