@@ -9,7 +9,10 @@ reported overall and per L1, depth, user group, country and language, with 95% W
 
 from __future__ import annotations
 
+from typing import Any
+
 from inspect_ai import Task, task
+from inspect_ai.dataset import Dataset
 from inspect_ai.scorer import Scorer
 from inspect_ai.solver import Solver, generate
 
@@ -63,7 +66,37 @@ def nodesynth(
     PrerequisiteError: `inspect eval` prints its one message, not a traceback.
     """
     try:
+        samples = load_samples(dataset, l1=l1, depth=depth, language=language, modality=modality, country=country)
         info = dataset_info(dataset)
+    except NodeSynthError as error:
+        raise PrerequisiteError(str(error)) from error
+    return nodesynth_task(
+        samples,
+        info,
+        rubric=rubric, system_prompt=system_prompt, native_modalities=native_modalities, guard=guard, panel=panel,
+        graders=graders, consensus=consensus, first_pass=first_pass,
+    )
+
+
+def nodesynth_task(
+    samples: Dataset,
+    info: dict[str, Any],
+    *,
+    rubric: str | None = None,
+    system_prompt: str | None = None,
+    native_modalities: list[str] | None = None,
+    guard: str | None = None,
+    panel: bool = False,
+    graders: list[str] | None = None,
+    consensus: str = "majority",
+    first_pass: str | None = None,
+) -> Task:
+    """The `nodesynth` task over samples loaded elsewhere (the authors' release, a human benchmark).
+
+    `info` is the task metadata written to the log; its `rubric` and `system_prompt` are the
+    defaults. The other arguments are `nodesynth`'s.
+    """
+    try:
         rubric_name = rubric or info.get("rubric") or "harmful_compliance"
         prompt = system_prompt if system_prompt is not None else info.get("system_prompt")
         solver: list[Solver] = []
@@ -71,7 +104,7 @@ def nodesynth(
             solver.append(deployment_system_prompt(prompt))
         solver += [modality_frame(native_modalities), generate()]
         return Task(
-            dataset=load_samples(dataset, l1=l1, depth=depth, language=language, modality=modality, country=country),
+            dataset=samples,
             solver=solver,
             scorer=_scorers(rubric_name, guard, panel or bool(graders), graders, consensus, first_pass),
             metadata={**info, "rubric": rubric_name, "system_prompt": prompt},

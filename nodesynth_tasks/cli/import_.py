@@ -14,7 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .import_results import results_app
+
 import_app = typer.Typer(help="Import released datasets into the NodeSynth dataset format.", no_args_is_help=True)
+import_app.add_typer(results_app, name="results")
 
 
 @import_app.command("nodesynth-csv")

@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from nodesynth_common.errors import NodeSynthError
 
+from .assets import assets_app
 from .build import build
 from .calibrate import calibrate
 from .common import print_error
@@ -51,6 +52,7 @@ app.command("report")(report)
 app.command()(novelty)
 app.add_typer(import_app, name="import")
 app.add_typer(tag_app, name="tag")
+app.add_typer(assets_app, name="assets")
 
 
 def main() -> None:
