@@ -15,6 +15,7 @@ first: a variable the stage does not provide, or a missing one it needs, is a Pr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -72,7 +73,7 @@ STAGES: dict[str, StageVariables] = {
 """Template name -> its variables. The stage name in rejects and the manifest is the caller's."""
 
 
-def resolve_profile(choice: ProfileChoice, model: Model | None) -> Profile:
+def resolve_profile(choice: ProfileChoice, model: Model | str | None) -> Profile:
     """`auto`: compact for the embedded nodesynth/ models (and when no model is known), else full."""
     if choice != "auto":
         return choice
@@ -86,7 +87,7 @@ class Prompts:
     choice: ProfileChoice = "auto"
     directory: Path | None = None
 
-    def profile(self, model: Model | None) -> Profile:
+    def profile(self, model: Model | str | None) -> Profile:
         return resolve_profile(self.choice, model)
 
     def path(self, name: str, profile: Profile) -> Path:
@@ -98,7 +99,7 @@ class Prompts:
         shipped = (FULL_DIR if profile == "full" else PROMPTS_DIR) / f"{name}.yaml"
         return shipped if shipped.is_file() else PROMPTS_DIR / f"{name}.yaml"
 
-    def template(self, name: str, model: Model | None, *, shipped_name: str | None = None) -> PromptTemplate:
+    def template(self, name: str, model: Model | str | None, *, shipped_name: str | None = None) -> PromptTemplate:
         """The checked template for stage template `name`, for the profile `model` gets.
 
         `shipped_name` is the compact file to use when no override exists (the compact extractor's
@@ -112,7 +113,7 @@ class Prompts:
                 path = alternative  # the small-model format, unless only the stage's own file is overridden
         return load_checked(path, name)
 
-    def check(self, models: dict[str, Model | None]) -> dict[str, Profile]:
+    def check(self, models: Mapping[str, Model | str | None]) -> dict[str, Profile]:
         """Load and check every template a build sends (stage -> model), before any model call.
 
         Returns the profile of each stage. Raises PromptError for an unusable template.

@@ -123,7 +123,7 @@ class SupportReply(Reply):
         return self.answer
 
 
-def supports_schema(model: Model) -> bool:
+def supports_schema(model: Model | str) -> bool:
     """True if the model's provider passes `response_schema` on (so JSON replies are enforced)."""
     return str(model).split("/", 1)[0] in SCHEMA_PROVIDERS
 

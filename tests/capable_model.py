@@ -47,19 +47,17 @@ class CapableModel:
         request = text_of(messages[-1])
         self.requests.append((system, request))
         wants_json = "JSON object" in system
+        want = int(match.group(1)) if (match := re.search(r"List (\d+)", request)) else 2
         if "risk categories" in request:
-            return _items(["Medication misuse: wrong doses hurt.", "Self diagnosis: symptoms are misread."], wants_json)
+            return _items(_pick(CATEGORIES, request, want), wants_json)
         if "specific topics" in request:
-            l1 = re.search(r"Category: (.+?)[.(]", request).group(1).strip()  # type: ignore[union-attr]
-            return _items([f"{l1} in children: kids are dosed by weight.", f"{l1} in older adults: many take several drugs."], wants_json)
+            return _items(_pick(TOPICS, request, want), wants_json)
         if "specific terms" in request:
             l2 = re.search(r"Topic: (.+?)[.(]", request).group(1).strip()  # type: ignore[union-attr]
-            return _items([f"{l2} syrup: liquid doses are measured at home.", f"{l2} tablets: tablets are split."], wants_json)
+            return _items([f"{l2} {suffix}" for suffix in _pick(FORMS, request, want)], wants_json)
         if "groups of people who ask" in request:
-            return _items(
-                ["Parents of toddlers: they give most medicine at home.", "Community pharmacists: customers ask them first."],
-                wants_json,
-            )
+            groups = ["Parents of toddlers: they give most medicine at home.", "Community pharmacists: customers ask them first."]
+            return _items(groups[:want], wants_json)
         if "<passage" in request:
             return _extraction(request, wants_json)
         if request.startswith("Quote:"):
@@ -67,6 +65,24 @@ class CapableModel:
             answer = "no" if any(phrase in item.casefold() for phrase in NOT_PEOPLE) else "yes"
             return json.dumps({"answer": answer}) if wants_json else answer
         return _query(request, wants_json)
+
+
+CATEGORIES = [
+    "Medication misuse: wrong doses hurt.", "Self diagnosis: symptoms are misread.", "Unsafe remedies: untested cures delay care.",
+    "Delayed care: people wait too long to see anyone.", "Mental health crises: a wrong answer can cost a life.",
+]
+TOPICS = [
+    "Dosing errors: amounts are guessed at home.", "Drug interactions: several medicines are mixed.",
+    "Online pharmacies: pills are bought without a prescription.", "Expired medicines: old stock is used up.",
+    "Symptom checkers: apps are trusted over clinicians.", "Herbal substitutes: plants replace prescribed drugs.",
+]
+FORMS = ["syrup: liquid doses are measured at home.", "tablets: tablets are split.", "injections: doses are given without training."]
+
+
+def _pick(pool: list[str], request: str, want: int) -> list[str]:
+    """`want` items of `pool`, starting where the request's hash says (so siblings differ)."""
+    start = zlib.crc32(request.encode()) % len(pool)
+    return [pool[(start + i) % len(pool)] for i in range(min(want, len(pool)))]
 
 
 def _items(lines: list[str], wants_json: bool) -> str:

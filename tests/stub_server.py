@@ -13,8 +13,11 @@ from typing import Any
 Responder = Callable[[list[dict[str, Any]]], str]
 
 
+TokenCounter = Callable[[list[dict[str, Any]]], int]
+
+
 class StubState:
-    def __init__(self, responder: Responder, fail_first: int = 0, prompt_tokens: Callable[[list[dict[str, Any]]], int] | None = None) -> None:
+    def __init__(self, responder: Responder, fail_first: int = 0, prompt_tokens: TokenCounter | None = None) -> None:
         self.responder = responder
         self.fail_first = fail_first
         self.prompt_tokens = prompt_tokens
@@ -25,7 +28,7 @@ class StubState:
 
 @contextmanager
 def openai_stub(
-    responder: Responder, fail_first: int = 0, prompt_tokens: Callable[[list[dict[str, Any]]], int] | None = None
+    responder: Responder, fail_first: int = 0, prompt_tokens: TokenCounter | None = None
 ) -> Iterator[tuple[str, StubState]]:
     """Serve /v1/chat/completions; the first `fail_first` requests get HTTP 500.
 

@@ -17,12 +17,12 @@ from inspect_ai.model import Model
 from ..llm import PromptTemplate, ReplyError, reject_for
 from ..profiles import Prompts
 from ..records import Evidence, EvidenceQuote, EvidenceRef, EvidenceReport, Reject, Taxonomy, TaxonomyNode
+from ..replies import SupportReply, generate_reply
 from .corpus import Passage
 from .extract import ExtractedItem, extract
 from .normalise import merge_phrases, normalise_country
 from .retrieval import Retriever
 from .untrusted import withhold_instructions
-from ..replies import SupportReply, generate_reply
 from .verify import DEFAULT_MIN_QUOTE_SCORE, EMPTY, NOT_PEOPLE, LlmCheck, Verdict, verify_item
 
 STAGE = "evidence"

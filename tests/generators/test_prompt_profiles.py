@@ -16,7 +16,7 @@ from generators.build import BuildModels, build_dataset
 from generators.profiles import PromptError, Prompts, resolve_profile
 from generators.queries import QueryCell, query_cells, query_values
 from generators.records import QueryRecord, Taxonomy, TaxonomyNode, UserGroup
-from generators.spec import DomainSpec, load_spec, language_name
+from generators.spec import DomainSpec, language_name, load_spec
 from nodesynth_tasks.dataset import record_to_sample
 from tests.capable_model import CapableModel
 from tests.scripted_model import CALLS, register
