@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generators.artifact import read_queries, read_taxonomy  # noqa: E402
+from generators.artifact import read_manifest, read_queries, read_taxonomy  # noqa: E402
 from generators.records import QueryRecord, Taxonomy  # noqa: E402
 from generators.spec import DomainSpec, EvidenceSpec, QualitySpec, language_name, load_spec  # noqa: E402
 from tests.capable_model import CapableModel, text_of  # noqa: E402
@@ -121,13 +121,15 @@ def run(profile: str, workdir: Path) -> dict[str, Any]:
     return {
         "profile": profile,
         "query_calls": len(bodies),
-        "query_cells": summary.queries,
+        "query_cells": read_manifest(out).counts["query_cells"],
+        "queries_kept": summary.queries,  # cells whose requests are identical write the same query: one is kept
         "unmatched": unmatched,
         "mean_input_tokens_per_query_call": round(sum(count_tokens(m) for m in bodies) / max(len(bodies), 1), 1),
         "share_carrying": {field: round(sum(hits) / len(hits), 3) for field, hits in carried.items()},
         "cells_with_field": {field: len(hits) for field, hits in carried.items()},
         "model_calls": summary.model_calls,
         "evidence_kept": summary.evidence.kept if summary.evidence else None,
+        "evidence_not_people": summary.evidence.not_people if summary.evidence else None,
     }
 
 
@@ -145,10 +147,13 @@ def main() -> None:
     for field in fields:
         cells = max(r["cells_with_field"].get(field, 0) for r in results)
         print(f"{field:<18} {cells:>6} " + " ".join(f"{r['share_carrying'].get(field, 0):>8.0%}" for r in results))
+    print("(share of the cells that have the field whose query request carries it)")
     for result in results:
         print(
-            f"{result['profile']}: {result['query_calls']} query calls, mean {result['mean_input_tokens_per_query_call']} "
-            f"input tokens per query call; {result['model_calls']} model calls in all; unmatched cells {result['unmatched']}"
+            f"{result['profile']}: {result['query_cells']} cells, {result['query_calls']} query calls, "
+            f"{result['queries_kept']} distinct queries; mean {result['mean_input_tokens_per_query_call']} input tokens per "
+            f"query call; {result['model_calls']} model calls in all; evidence kept {result['evidence_kept']} "
+            f"({result['evidence_not_people']} dropped for not naming people)"
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -117,7 +117,7 @@ def example_values(spec: DomainSpec, grounded: bool) -> dict[str, dict[str, obje
         origin="evidence" if grounded else "generated",
     )
     refs = [EvidenceRef(source_id="s-example", title="<source title>", url="<source url>", quote="<verified quote>")] if grounded else []
-    cell = QueryCell(node=l3, user_group=group, language=language, modality=spec.modalities[0], tone=(spec.tones or [None])[0])
+    cell = QueryCell(node=l3, user_group=group, language=language, modality=spec.modalities[0], tone=spec.tones[0] if spec.tones else None)
     passage = Passage(id="p-example", source=Source(id="s-example", title="<source title>"), text="<retrieved passage text>")
     return {
         "l1_categories": {**base, "n": spec.size.max_l1},
@@ -129,5 +129,5 @@ def example_values(spec: DomainSpec, grounded: bool) -> dict[str, dict[str, obje
         "user_groups": {**base, "l1": l1.label, "l1_rationale": l1.rationale, "n": spec.size.user_groups_per_l1},
         "evidence_extract": {**base, "topic_path": f"{l2.label} ({l3.label})", "passages": fence("P1", passage)},
         "evidence_support": {"quote": "<verified quote>", "kind": "demographic", "item": "<demographic>"},
-        "query": query_values(spec, cell, [l1, l2, l3], refs, want=spec.size.queries_per_cell),
+        "query": dict(query_values(spec, cell, [l1, l2, l3], refs, want=spec.size.queries_per_cell)),
     }

@@ -59,13 +59,14 @@ def query_cells(spec: DomainSpec, taxonomy: Taxonomy, groups: list[UserGroup]) -
     groups_by_l1: dict[str, list[UserGroup]] = {}
     for group in groups:
         groups_by_l1.setdefault(group.l1_id, []).append(group)
+    tones: list[str | None] = [*spec.tones] or [None]
     cells = []
     for node in nodes:
         l1 = taxonomy.path(node.id)[0]
         for group in groups_by_l1.get(l1.id, []):
             for language in spec.languages_for(node.country):
                 for modality in spec.modalities:
-                    for tone in spec.tones or [None]:
+                    for tone in tones:
                         cells.append(QueryCell(node=node, user_group=group, language=language, modality=modality, tone=tone))
     return cells
 

@@ -287,3 +287,25 @@ def test_a_prompts_folder_overrides_the_shipped_template_for_its_profile(tmp_pat
     sent = [request for _, request in capable.requests if request.startswith(("OVERRIDE", "COMPACT"))]
     assert sent and all(request.startswith("OVERRIDE ") and request.endswith(".") for request in sent)
     assert read_manifest(out).prompts.prompts_dir == str(folder)  # type: ignore[union-attr]
+
+
+def test_preview_renders_each_stage_for_one_example_cell(tmp_path: Path) -> None:
+    from generators.prompt_preview import preview
+
+    spec, _ = load_spec(write_spec(tmp_path, grounded=True, tones=["curious"]))
+    full = preview(spec, "openai/gpt-4o")
+    assert [p.stage for p in full] == [
+        "l1_categories", "l2_topics", "l3_terms", "user_groups", "evidence_extract", "evidence_support", "query"
+    ]
+    assert all(p.profile == "full" and p.structured for p in full)
+    query = full[-1].text()
+    for text in (spec.definition.rstrip("."), "Use case: Advice seeking.", "Tone: curious.", '"<verified quote>" (source: <source title>',
+                 "Demographics: <demographic named in the evidence>.", "Term: <L3 term>: <why the term matters>", '{"messages":'):
+        assert text in query
+    [compact] = preview(spec, "nodesynth/smollm2", stage="queries")
+    assert compact.profile == "compact" and not compact.structured and "Topic: <L2 topic> > <L3 term>." in compact.text()
+    [lines] = preview(spec, "scripted/x", stage="l1")  # full, but its provider has no response_schema
+    assert lines.profile == "full" and not lines.structured and "one item per line" in lines.text()
+    assert len(preview(spec, "openai/gpt-4o", grounded=False)) == 5
+    with pytest.raises(PromptError, match="unknown stage 'l4'"):
+        preview(spec, "openai/gpt-4o", stage="l4")
