@@ -10,6 +10,7 @@ placeholder (`<L3 term>`) where the value only exists once earlier stages have r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from inspect_ai.model import ChatMessage
 
@@ -88,13 +89,21 @@ def preview(
         rendered.append(
             RenderedPrompt(
                 stage=name,
-                path=str(prompts.path(name, chosen)),
+                path=_shown(prompts.path(name, chosen)),
                 profile=chosen,
                 structured=structured,
                 messages=render(template, values[name], REPLIES[name] if chosen == "full" else None, structured=structured),
             )
         )
     return rendered
+
+
+def _shown(path: Path) -> str:
+    """A template's path as a user reads it: relative to the cwd when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def example_values(spec: DomainSpec, grounded: bool) -> dict[str, dict[str, object]]:
