@@ -116,6 +116,7 @@ class BuildSummary(BaseModel):
     usage: dict[str, ModelUsageSummary] = Field(default_factory=dict)
     evidence: EvidenceReport | None = None
     quality: QualityReport | None = None
+    prompt_profile: str | None = None
 
 
 def evidence_note(report: EvidenceReport) -> str:
@@ -310,5 +311,6 @@ async def build_dataset(
         usage=stats.usage,
         evidence=grounding.report,
         quality=quality,
+        prompt_profile=stage_profiles["query"],
     )
 
