@@ -207,5 +207,14 @@ async def generate_reply(
 def render(template: PromptTemplate, values: Mapping[str, Any], reply: type[Reply] | None, *, structured: bool) -> list[ChatMessage]:
     """The conversation for one call; in JSON mode the worked example replies are shown as JSON too."""
     filled = {**values, "reply_format": reply_format(template, structured)}
-    as_json = (lambda text: reply.from_text(text).model_dump_json()) if structured and reply is not None else None
+    as_json = None
+    if structured and reply is not None:
+        schema = reply
+
+        def as_json(text: str) -> str:  # a user's worked example the reply model cannot read is shown as written
+            try:
+                return schema.from_text(text).model_dump_json()
+            except (ValidationError, ValueError):
+                return text
+
     return template.messages(reply_as=as_json, **filled)
