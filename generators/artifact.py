@@ -14,9 +14,10 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from nodesynth_common.errors import NodeSynthError
+from nodesynth_common.output_files import OutputPathError, check_parents
 
 from .records import Evidence, Manifest, QueryRecord, Reject, Taxonomy
 
@@ -70,17 +71,64 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a file so a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+CANARY_PREFIX = "NODESYNTH CANARY GUID "
+
+
+class OutputPlan(BaseModel):
+    """What writing a dataset to a folder will do, decided before any work starts."""
+
+    path: Path
+    replaces: str | None = None
+    """The build id of the dataset this tool wrote there, which the new one replaces; None for an absent or empty folder."""
+
+
+def check_output_dir(path: Path, flag: str = "--out") -> OutputPlan:
+    """Whether a dataset may be written to `path`: absent, empty, or a dataset this tool wrote.
+
+    A dataset this tool wrote is recognised by its manifest's own fields (a valid `Manifest` with
+    a build id and a NodeSynth canary), and holds nothing the manifest does not list, so
+    replacing it loses nothing a person put there. Anything else (the current folder, a
+    repository folder, a web app with its own manifest.json, a file) is refused.
+
+    Raises:
+      OutputPathError: One sentence saying what is there; choose another `flag`.
+    """
+    path = Path(path)
+    check_parents(path, flag)
+    if not path.exists():
+        return OutputPlan(path=path)
+    if not path.is_dir():
+        raise OutputPathError(f"{flag} {path}: is a file, not a folder; choose another {flag}.")
+    resolved = path.resolve()
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+        raise OutputPathError(f"{flag} {path}: is the current folder (or holds it); choose another {flag}, e.g. datasets/<name>.")
+    entries = sorted(entry.name for entry in path.iterdir())
+    if not entries:
+        return OutputPlan(path=path)
+    manifest = _own_manifest(path)
+    if manifest is None:
+        shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+        raise OutputPathError(
+            f"{flag} {path}: the folder holds {shown} and is not a dataset this tool wrote; choose another {flag}."
+        )
+    foreign = [name for name in entries if name != MANIFEST and name not in manifest.files]
+    if foreign:
+        raise OutputPathError(
+            f"{flag} {path}: the dataset there also holds {', '.join(foreign[:3])}, which this tool did not write; "
+            f"move it or choose another {flag}."
+        )
+    return OutputPlan(path=path, replaces=manifest.build_id)
+
+
+def _own_manifest(path: Path) -> Manifest | None:
+    """The manifest of a dataset this tool wrote in `path`, else None."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        manifest = Manifest.model_validate_json((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValidationError):
+        return None
+    if not manifest.canary.startswith(CANARY_PREFIX) or not manifest.build_id.strip():
+        return None
+    return manifest
 
 
 def render_card(manifest: Manifest, spec_summary: dict[str, object], sources: Sequence[str]) -> str:
@@ -178,9 +226,15 @@ def write_dataset(
     """Write the whole dataset directory.
 
     Everything is written into a sibling temp directory first and swapped in with renames, so a
-    crash or a kill leaves either the previous dataset or the new one, never a mixture.
+    crash or a kill leaves either the previous dataset or the new one, never a mixture. Only an
+    absent or empty folder, or a dataset this tool wrote, is replaced (`check_output_dir`, which
+    the commands also call before their first model call).
+
+    Raises:
+      OutputPathError: `out_dir` is something else.
     """
     out_dir = Path(out_dir)
+    check_output_dir(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building.", dir=out_dir.parent))
     try:
@@ -210,13 +264,13 @@ def write_dataset(
         )
         (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
 
-        if out_dir.exists():
+        if check_output_dir(out_dir).replaces is not None:  # checked again: the build took a while
             previous = out_dir.with_name(f".{out_dir.name}.previous.{uuid.uuid4().hex[:6]}")
             os.replace(out_dir, previous)
             os.replace(staging, out_dir)
             shutil.rmtree(previous, ignore_errors=True)
         else:
-            os.replace(staging, out_dir)
+            os.replace(staging, out_dir)  # absent, or an empty folder (rename replaces an empty directory)
         return manifest
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

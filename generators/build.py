@@ -19,7 +19,7 @@ from typing import Literal, Protocol
 from inspect_ai.model import Model
 from pydantic import BaseModel, Field
 
-from .artifact import new_build_id, new_canary, package_versions, utc_now, write_dataset
+from .artifact import check_output_dir, new_build_id, new_canary, package_versions, utc_now, write_dataset
 from .evidence import (
     Grounding,
     GroundingConfig,
@@ -164,8 +164,10 @@ async def build_dataset(
     evidence before user groups are chosen; raises CorpusError for a missing or empty corpus
     before any model call. `benchmarks` are the known prompts the quality gate drops near-copies
     of (default: the spec's `quality.benchmarks`, read here; NoveltyError for an unreadable one,
-    before any model call).
+    before any model call). An `out_dir` that is not absent, empty or a dataset this tool wrote
+    raises OutputPathError before any model call too.
     """
+    check_output_dir(out_dir)
     progress = progress or _Silent()
     if benchmarks is None:
         benchmarks = [read_texts(reference) for reference in spec.quality.benchmarks]

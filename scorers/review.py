@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from nodesynth_common.csv_cells import restore_row, write_csv
 from nodesynth_common.errors import NodeSynthError
 from scorers.metrics import DEFAULT_GROUP_KEYS
 
@@ -161,20 +162,18 @@ def select_for_review(
 
 
 def write_review_csv(items: Sequence[ReviewItem], path: Path) -> None:
-    """Write the queue as CSV, with empty columns for the reviewer to fill."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=REVIEW_COLUMNS)
-        writer.writeheader()
-        for item in items:
-            writer.writerow({
-                "sample_id": item.sample_id, "epoch": item.epoch, "score": item.score, "reason": "; ".join(item.reasons),
-                "value": "" if item.value is None else f"{item.value:g}", "label": item.label or "",
-                "input": item.input, "output": item.output, "explanation": item.explanation,
-                "human_label": "", "human_failure": "", "reviewer": "", "note": "",
-            })
-    temporary.replace(path)  # atomic: a reviewer never opens half a file
+    """Write the queue as CSV, with empty columns for the reviewer to fill.
+
+    Written atomically, with model-written text neutralised so a spreadsheet never runs it as a
+    formula (`nodesynth_common.csv_cells`); `import_review` restores it.
+    """
+    write_csv(path, REVIEW_COLUMNS, (
+        [
+            item.sample_id, item.epoch, item.score, "; ".join(item.reasons), "" if item.value is None else f"{item.value:g}", item.label,
+            item.input, item.output, item.explanation, "", "", "", "",
+        ]
+        for item in items
+    ))
 
 
 class ImportSummary(BaseModel):
@@ -183,6 +182,9 @@ class ImportSummary(BaseModel):
     edited: int
     skipped: int
     """Rows with neither human_label nor human_failure filled."""
+
+    unchanged: int = 0
+    """Filled rows whose verdict the score already holds (the same sheet imported again)."""
 
     location: str
 
@@ -196,7 +198,9 @@ def import_review(log: EvalLog, csv_path: Path, author: str | None = None) -> Im
     the human label, the metadata the scorer's plus `human_label`, `human_failure`,
     `reviewer` and `triage_reason`, and `ProvenanceData` naming the reviewer (the row's
     `reviewer`, else `author`), the note, and the CSV file. The log's metrics are then
-    recomputed. The caller writes the log (`write_eval_log`).
+    recomputed. The caller writes the log (`write_eval_log`). A row whose edit would change
+    nothing (the score already holds that verdict, e.g. the same sheet imported twice) is not
+    edited again, so importing is idempotent.
 
     Raises:
       TriageSheetError: For a CSV without the review columns, an unknown sample or score, or a
@@ -208,7 +212,7 @@ def import_review(log: EvalLog, csv_path: Path, author: str | None = None) -> Im
     rows = _read_rows(csv_path)
     by_key = {(str(sample.id), sample.epoch): sample for sample in log.samples or []}
     edits: list[tuple[EvalSample, str, ScoreEdit]] = []
-    skipped = 0
+    skipped = unchanged = 0
     for number, row in enumerate(rows, start=2):  # row 1 is the header
         label, failure_text = row.get("human_label", "").strip(), row.get("human_failure", "").strip()
         if not label and not failure_text:
@@ -245,27 +249,54 @@ def import_review(log: EvalLog, csv_path: Path, author: str | None = None) -> Im
                 metadata={"source": str(csv_path), "tool": "nodesynth triage --import", "triage_reason": reason},
             ),
         )
+        if _holds(current, edit):
+            unchanged += 1
+            continue
         edits.append((sample, name, edit))
     for sample, name, edit in edits:
         edit_score(log, sample.id, name, edit, recompute_metrics=False, epoch=sample.epoch)
     if edits:
         _register_metrics()
         recompute_metrics(log)
-    return ImportSummary(edited=len(edits), skipped=skipped, location=log.location)
+    return ImportSummary(edited=len(edits), skipped=skipped, unchanged=unchanged, location=log.location)
+
+
+def _holds(current: Score, edit: Any) -> bool:
+    """Whether `current` already is what `edit` would make it."""
+    return (
+        current.value == edit.value and current.answer == edit.answer
+        and current.explanation == edit.explanation and (current.metadata or {}) == edit.metadata
+    )
 
 
 def _read_rows(path: Path) -> list[dict[str, str]]:
+    """The sheet's rows, cells restored; a byte-order mark (Excel's "CSV UTF-8") is accepted."""
+    if path.is_dir():
+        raise TriageSheetError(f"{path}: is a folder, not a review CSV.")
     if not path.is_file():
         raise TriageSheetError(f"{path}: no such file.")
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            missing = [c for c in ("sample_id", "score", "human_label", "human_failure") if c not in (reader.fieldnames or [])]
+            header = [name.strip() for name in reader.fieldnames or []]
+            missing = [c for c in ("sample_id", "score", "human_label", "human_failure") if c not in header]
             if missing:
-                raise TriageSheetError(f"{path}: not a review CSV (missing column {missing[0]!r}; export one with nodesynth triage LOG -o FILE).")
-            return list(reader)
+                raise TriageSheetError(
+                    f"{path}: not a review CSV (missing column {missing[0]!r}; export one with nodesynth triage LOG -o FILE)."
+                )
+            reader.fieldnames = header
+            rows = []
+            for number, row in enumerate(reader, start=2):  # row 1 is the header
+                if None in row:
+                    raise TriageSheetError(f"{path}, row {number}: more cells than columns (an unquoted comma?).")
+                if any(value is None for value in row.values()):
+                    filled = sum(value is not None for value in row.values())
+                    raise TriageSheetError(f"{path}, row {number}: {filled} cells where the header has {len(header)}.")
+                rows.append(restore_row(row))
+            return rows
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise TriageSheetError(f"{path}: cannot read it as CSV ({error}).") from None
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise TriageSheetError(f"{path}: cannot read it as CSV ({reason}).") from None
 
 
 def _failure(where: str, label: str, failure_text: str, current: Score) -> bool:

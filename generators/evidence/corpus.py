@@ -137,6 +137,8 @@ def read_sidecar(root: Path) -> dict[str, DocumentMeta]:
         return {str(name): DocumentMeta.model_validate(fields or {}) for name, fields in data.items()}
     except (yaml.YAMLError, ValidationError) as error:
         raise CorpusError(f"{path}: not valid corpus metadata ({str(error).splitlines()[0]}).") from None
+    except UnicodeDecodeError:
+        raise CorpusError(f"{path}: not UTF-8 text; save the corpus metadata as UTF-8 YAML.") from None
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:

@@ -148,6 +148,8 @@ def load_rows(path: Path) -> list[TagRow]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise TagDataError(f"cannot read training data {path}: {error.strerror or error}.") from error
+    except UnicodeDecodeError:
+        raise TagDataError(f"training data {path} is not UTF-8 text (a binary file?); give a JSONL of TaG rows.") from None
     rows: list[TagRow] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from nodesynth_common.csv_cells import csv_cell, restore_row, write_csv
 from nodesynth_common.errors import NodeSynthError
 
 from .data import TERMS_PER_ROW, TagRow, TagTerm, row_problems
@@ -115,39 +117,34 @@ def rows_from_taxonomy(dataset_dir: Path) -> list[GeneratedRow]:
     return rows
 
 
-def sheet_text(rows: Iterable[GeneratedRow]) -> str:
-    """The review sheet as CSV text: one line per term, decision and replacement left blank."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+def _sheet_rows(rows: Iterable[GeneratedRow]) -> Iterator[list[Any]]:
     for row in rows:
         for number, term in enumerate(row.terms, start=1):
-            writer.writerow(
-                [
-                    row.row_id,
-                    row.domain,
-                    row.definition,
-                    row.l1,
-                    row.l2,
-                    row.country,
-                    row.language,
-                    number,
-                    term.name,
-                    term.reason,
-                    "",
-                    "",
-                    "",
-                ]
-            )
+            yield [
+                row.row_id, row.domain, row.definition, row.l1, row.l2, row.country, row.language,
+                number, term.name, term.reason, "", "", "",
+            ]
+
+
+def sheet_text(rows: Iterable[GeneratedRow]) -> str:
+    """The review sheet as CSV text: one line per term, decision and replacement left blank.
+
+    Cells go through `csv_cell` (a generated term never runs as a spreadsheet formula), as in `write_sheet`.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for cells in _sheet_rows(rows):
+        writer.writerow([csv_cell(cell) for cell in cells])
     return out.getvalue()
 
 
 def write_sheet(path: Path, rows: Iterable[GeneratedRow]) -> int:
-    """Write the sheet (UTF-8 with a byte-order mark, so spreadsheet programs read accents right)."""
-    text = sheet_text(rows)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text, encoding="utf-8-sig")
-    return max(0, text.count("\n") - 1)
+    """Write the sheet atomically (UTF-8 with a byte-order mark, so spreadsheet programs read accents right).
+
+    Returns the number of terms written.
+    """
+    return write_csv(Path(path), COLUMNS, _sheet_rows(rows), bom=True)
 
 
 # --- import -------------------------------------------------------------------------------
@@ -218,7 +215,7 @@ def read_sheet(path: Path) -> ReviewImport:
         where = f"{path.name} row {line_number}"
         if None in line:
             raise TagReviewSheetError(f"{where}: more cells than columns (an unquoted comma?).")
-        cells = {key: (value or "").strip() for key, value in line.items()}
+        cells = {key: value.strip() for key, value in restore_row(line).items()}
         if not any(cells.values()):
             continue
         for column in ("row_id", "term", *ROW_FIELDS):

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 from pydantic import BaseModel, ConfigDict, Field
 
 from nodesynth_common.errors import NodeSynthError
+from nodesynth_common.output_files import check_output_folder
 
 from .data import TagDataError, TagRow, split_rows
 
@@ -415,8 +416,10 @@ def train_tag(
 
     Writes the adapter (`adapter_config.json`, `adapter_model.safetensors`) and the training card
     (`training_card.json`, `README.md`). The adapter saved is the epoch with the lowest
-    validation loss; training stops after `patience` epochs without a new lowest.
+    validation loss; training stops after `patience` epochs without a new lowest. An `out_dir`
+    that cannot be a folder raises OutputPathError before training starts.
     """
+    check_output_folder(Path(out_dir), "--out")
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -61,6 +61,7 @@ def build(
     as_json: Annotated[bool, typer.Option("--json", help="print the final summary as one JSON object on stdout")] = False,
 ) -> None:
     """Build a dataset from a domain spec: taxonomy, evidence, user groups, queries, quality gates."""
+    from generators.artifact import check_output_dir
     from generators.build import BuildModels, build_dataset
     from generators.evidence.retrieval import open_retriever
     from generators.novelty import read_texts
@@ -76,6 +77,8 @@ def build(
             update={"evidence": evidence.model_copy(update={"corpus": str(corpus), "retriever": retriever_kind, "search_providers": None})}
         )
     out_dir = out or Path("datasets") / spec.name
+    # checked before anything else is read or any model created: only an absent or empty folder, or a dataset this tool wrote
+    check_output_dir(out_dir, "--out")
     # the corpus is opened (and indexed if it changed) before any model is created: a bad folder fails fast
     retriever = None
     if spec.evidence is not None and spec.evidence.retriever != "web":

@@ -66,9 +66,11 @@ def print_error(message: str) -> None:
 
     The message is user text (paths, patterns, model names): it is neither parsed as rich
     markup nor highlighted (a `Text` is neither), so `a[/x]b` or `'^*$'` print as given; long
-    lines are not wrapped.
+    lines are not wrapped. A line break inside it (a column name or a path holding one) is shown
+    as `\\n`, so the message stays one line.
     """
-    stderr.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+    flat = message.replace("\r", "\\r").replace("\n", "\\n")
+    stderr.print(Text.assemble(("error:", "bold red"), " ", flat), highlight=False, soft_wrap=True)
 
 
 def first_line(error: BaseException) -> str:

@@ -25,9 +25,11 @@ def import_nodesynth_csv_command(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON object")] = False,
 ) -> None:
     """Import the NodeSynth authors' released CSV into the NodeSynth dataset format."""
+    from generators.artifact import check_output_dir
     from generators.importers.nodesynth_csv import import_nodesynth_csv
 
     out_dir = out or Path("datasets") / name
+    check_output_dir(out_dir, "--out")  # before the CSV is read: a folder this tool did not write is never replaced
     result = import_nodesynth_csv(csv_file, name, out_dir)
     counts = result.manifest.counts
     if as_json:

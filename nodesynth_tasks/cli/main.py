@@ -29,7 +29,7 @@ USER_ERROR_EXIT_CODE = 2
 class NodeSynthGroup(TyperGroup):
     """The root command group: turns a `NodeSynthError` raised anywhere below it into one line and exit 2."""
 
-    def invoke(self, ctx: Any) -> Any:  # typer's own click Context; Any keeps one signature across typer versions
+    def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context, which has no public name
         try:
             return super().invoke(ctx)
         except NodeSynthError as error:

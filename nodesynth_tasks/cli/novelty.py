@@ -33,10 +33,12 @@ def novelty(
     """Near-copies (5-gram Jaccard) and, with --semantic, paraphrases of known benchmark prompts among the queries."""
     from rich.console import Console
 
-    from generators.artifact import write_text_atomic
     from generators.novelty import novelty as measure
     from generators.novelty import read_texts
+    from nodesynth_common.output_files import check_output_file, write_text_atomic
 
+    if out is not None:
+        check_output_file(out, "-o")  # before anything is read or measured
     query_set = read_texts(queries)
     references = [read_texts(spec) for spec in against]
     report = measure(

@@ -41,10 +41,16 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="print what was written as one JSON object")] = False,
 ) -> None:
     """Write the diagnostics report: where models fail, by taxonomy node, depth and intersection."""
+    from nodesynth_common.output_files import check_output_file, check_output_folder
+
     from ..report import DEFAULT_TITLE, ReportOptions, tidy_table, write_report, xlsx_table
 
     if results is not None and results not in RESULT_FORMATS:
         raise OptionError(f"--results {results!r}: unknown format (known: {', '.join(RESULT_FORMATS)}).")
+    # the outputs are checked before the logs are read (a 200,000-row read is not wasted on a typo)
+    check_output_file(out, "-o")
+    if tables is not None:
+        check_output_folder(tables, "--tables")
     if results == "nodesynth-xlsx":
         import pandas as pd
 

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 import typer
 
 from nodesynth_common.errors import NodeSynthError
+from nodesynth_common.output_files import check_output_file, check_output_folder
 
 from .common import (
     EmptyInputError,
@@ -80,7 +81,7 @@ def compile_command(
         write_rows,
     )
 
-    target = out or CURATED_FILE
+    target = check_output_file(out or CURATED_FILE, "--out")
     rows = compile_sources(source or SOURCE_DIR)
     write_rows(target, rows)
     digest = file_sha256(target)
@@ -99,12 +100,17 @@ def export_review(
     model: Annotated[str | None, typer.Option("--model", "-m", help="with --rows: generate with this model instead of the TaG")] = None,
     model_arg: Annotated[list[str] | None, typer.Option("--model-arg", "-M", help="model arg key=value")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="at most N topics")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing sheet (a reviewer may have filled it)")] = False,
 ) -> None:
-    """Write generated L3 terms to a CSV a reviewer fills in: Agree, Replace (with the new term) or Unsure."""
+    """Write generated L3 terms to a CSV a reviewer fills in: Agree, Replace (with the new term) or Unsure.
+
+    An existing sheet is never replaced without --force: a reviewer may have filled it.
+    """
     from generators.tag.review import GeneratedRow, rows_from_taxonomy, write_sheet
 
     if (dataset is None) == (rows is None):
         raise OptionError("give exactly one of --dataset (a built dataset) or --rows (TaG rows to generate terms for).")
+    check_output_file(out, "-o", overwrite=force)  # before any model is created
     generated: list[GeneratedRow]
     if dataset is not None:
         generated = rows_from_taxonomy(dataset)
@@ -173,6 +179,7 @@ def import_review(
     from generators.tag.data import write_rows
     from generators.tag.review import read_sheet, summary
 
+    check_output_file(out, "-o")
     result = read_sheet(sheet)
     write_rows(out, result.rows)
     counts = summary(result)
@@ -208,6 +215,7 @@ def train(
     from generators.tag.data import CURATED_FILE, file_sha256, load_rows
     from generators.tag.train import ServeSpec, TrainConfig, train_tag
 
+    check_output_folder(out, "--out")  # before the base model is loaded or any epoch runs
     data_file = data or CURATED_FILE
     rows = load_rows(data_file)
     folder = resolve_base(base)

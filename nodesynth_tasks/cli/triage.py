@@ -7,13 +7,22 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .common import MissingFileError, UnreadableLogError, first_line
+from nodesynth_common.output_files import check_output_file
+
+from .common import MissingFileError, OptionError, UnreadableLogError, first_line
+
+if TYPE_CHECKING:
+    from inspect_ai.log import EvalLog
+
+LOG_SUFFIXES = (".eval", ".json")
 
 
 def triage(
@@ -27,14 +36,27 @@ def triage(
     limit: Annotated[int | None, typer.Option(min=1, help="export at most N samples (most urgent first)")] = None,
     author: Annotated[str | None, typer.Option(help="reviewer for rows whose reviewer column is empty (default: your login)")] = None,
     log_out: Annotated[Path | None, typer.Option("--log-out", help="with --import: write the edited log here instead of in place")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing review CSV (a reviewer may have filled it)")] = False,
 ) -> None:
-    """Export the samples most worth a human look to CSV, or import a filled CSV as edited scores."""
-    from inspect_ai.log import read_eval_log, write_eval_log
+    """Export the samples most worth a human look to CSV, or import a filled CSV as edited scores.
+
+    An existing review CSV is never replaced without --force: a reviewer may have filled it.
+    Importing the same filled CSV twice edits each score once.
+    """
+    from inspect_ai.log import read_eval_log
 
     from scorers.review import import_review, select_for_review, write_review_csv
 
     if not log_file.is_file():
         raise MissingFileError(f"{log_file}: no such log file.")
+    # every path is checked before the log is read
+    if import_csv is not None and log_out is not None:
+        if log_out.suffix not in LOG_SUFFIXES:
+            raise OptionError(f"--log-out {log_out}: must end in .eval or .json (the suffix chooses the log format).")
+        check_output_file(log_out, "--log-out")
+    sheet = out or log_file.with_suffix(".review.csv")
+    if import_csv is None:
+        check_output_file(sheet, "-o", overwrite=force)
     try:
         log = read_eval_log(str(log_file))
     except Exception as error:  # Inspect raises several kinds for an unreadable log
@@ -42,13 +64,14 @@ def triage(
     if import_csv is not None:
         summary = import_review(log, import_csv, author=author)
         target = log_out or log_file
-        write_eval_log(log, str(target))
-        sys.stdout.write(f"edited {summary.edited} scores ({summary.skipped} rows not filled) in {target}\n")
+        _write_log(log, target)
+        unchanged = f", {summary.unchanged} already imported" if summary.unchanged else ""
+        sys.stdout.write(f"edited {summary.edited} scores ({summary.skipped} rows not filled{unchanged}) in {target}\n")
         return
     items = select_for_review(log, score=score, min_slice=min_slice)
     if limit:
         items = items[:limit]
-    target = out or log_file.with_suffix(".review.csv")
+    target = sheet
     write_review_csv(items, target)
     counts: dict[str, int] = {}
     for item in items:
@@ -57,3 +80,18 @@ def triage(
             counts[kind] = counts.get(kind, 0) + 1
     detail = ", ".join(f"{kind}: {count}" for kind, count in sorted(counts.items())) or "nothing to review"
     sys.stdout.write(f"{len(items)} samples to review ({detail}) -> {target}\n")
+
+
+def _write_log(log: EvalLog, target: Path) -> None:
+    """Write the log whole or not at all: to a uniquely named file beside `target` (same suffix), then renamed."""
+    from inspect_ai.log import write_eval_log
+
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    try:
+        write_eval_log(log, temporary)
+        os.chmod(temporary, target.stat().st_mode if target.exists() else 0o644)  # mkstemp's file is owner-only
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

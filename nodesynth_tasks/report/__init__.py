@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from nodesynth_common.csv_cells import write_frame_csv
+from nodesynth_common.output_files import check_output_file, check_output_folder, write_text_atomic
+
 from .tidy import COLUMNS, ReportInputError, tidy_table
 from .views import ReportOptions, View, build_views
 from .xlsx import xlsx_table
@@ -79,13 +82,21 @@ def write_report(
       options: Thresholds and sizes (see `ReportOptions`).
       title: The page title.
 
+    Both are written atomically through uniquely named temporary files, so concurrent reports to
+    one file each leave a whole page; CSV cells that a spreadsheet would run as formulas are
+    neutralised (`nodesynth_common.csv_cells`).
+
     Raises:
       ReportInputError: `options.scorer` names a scorer that is not in the results.
+      OutputPathError: `out` or `tables_dir` cannot be written (checked before any work).
     """
     import pandas as pd
 
     from .html import render_html
 
+    out = check_output_file(Path(out), "-o")
+    if tables_dir is not None:
+        check_output_folder(Path(tables_dir), "--tables")
     notes = list(results.attrs.get("notes", []))
     tidy = results
     if benchmark is not None:
@@ -95,11 +106,7 @@ def write_report(
     if s.note:
         notes.append(s.note)
     page = render_html(views, s, tidy, title=title, notes=notes)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.tmp")
-    temporary.write_text(page, encoding="utf-8")
-    temporary.replace(out)  # a reader never sees half a report
+    write_text_atomic(out, page)  # a reader never sees half a report
 
     written: list[Path] = []
     if tables_dir is not None:
@@ -108,10 +115,10 @@ def write_report(
         for view in views:
             for name, table in view.tables.items():
                 path = directory / f"{name}.csv"
-                table.to_csv(path, index=False)
+                write_frame_csv(path, table)
                 written.append(path)
         path = directory / "tidy.csv"
-        _csv_ready(tidy).to_csv(path, index=False)
+        write_frame_csv(path, _csv_ready(tidy))
         written.append(path)
     return ReportResult(
         html=out,

@@ -453,6 +453,8 @@ def test_not_a_csv(tmp_path: Path, content: bytes) -> None:
 
 
 def test_user_errors(tmp_path: Path) -> None:
+    from nodesynth_common.output_files import OutputPathError
+
     path = _write(tmp_path, [_good_row(0, "A question?"), _good_row(1, "Another?", Domain="Other Domain")])
     with pytest.raises(ReleaseImportError, match="'Domain' holds 2 domains"):
         import_nodesynth_csv(path, "x", tmp_path / "out")
@@ -463,7 +465,7 @@ def test_user_errors(tmp_path: Path) -> None:
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "thesis.tex").write_text("years of work")
-    with pytest.raises(ReleaseImportError, match="not a dataset directory"):
+    with pytest.raises(OutputPathError, match="precious: the folder holds thesis.tex and is not a dataset this tool wrote"):
         import_nodesynth_csv(good, "x", precious)
     assert (precious / "thesis.tex").read_text() == "years of work"
     # an existing dataset is replaced
@@ -604,3 +606,17 @@ def test_release_row_fills_absent_columns() -> None:
     row = ReleaseRow.of(5, {"prompts": "Why?", "level1": None})
     assert row.cells["level1"] == "" and row.cells["url"] == "" and row.label == 5
     assert ReleaseRow.of(0, {"index": "a-3"}).label == "a-3" and ReleaseRow.of(0, {"index": "12"}).label == 12
+
+
+def test_another_programs_manifest_is_not_a_dataset(tmp_path: Path) -> None:
+    from nodesynth_common.errors import NodeSynthError
+
+    good = _write(tmp_path, [_good_row(0, "A question?")], name="good.csv")
+    webapp = tmp_path / "webapp"
+    webapp.mkdir()
+    (webapp / MANIFEST).write_text('{"name": "My PWA", "start_url": "/", "display": "standalone"}')
+    (webapp / "index.html").write_text("<html>my site</html>")
+    with pytest.raises(NodeSynthError, match="not a dataset this tool wrote; choose another --out"):
+        import_nodesynth_csv(good, "x", webapp)
+    assert (webapp / "index.html").read_text() == "<html>my site</html>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.csv", "webapp"]  # no staging folder left

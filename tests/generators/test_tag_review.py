@@ -147,3 +147,31 @@ def test_missing_columns_and_bad_files(sheet: Path, tmp_path: Path) -> None:
     (tmp_path / "latin1.csv").write_bytes(sheet_text([]).encode() + "x,\xe9\n".encode("latin-1"))
     with pytest.raises(TagReviewSheetError, match="not UTF-8"):
         read_sheet(tmp_path / "latin1.csv")
+
+
+def test_generated_text_is_neutralised_and_restored_on_import(tmp_path: Path) -> None:
+    from generators.tag.data import TagTerm
+    from generators.tag.review import GeneratedRow
+
+    terms = [
+        TagTerm(name="=HYPERLINK(\"evil.example\")", reason="+cmd|' /C calc'!A0"),
+        TagTerm(name="@SUM(1+1)", reason="-2+3"),
+        TagTerm(name="=fees and charges", reason="'quoted reason"),
+    ]
+    row = GeneratedRow(domain="Financial advice", definition="=1+1", l1="Credit", l2="Payday loans", terms=terms)
+    sheet = tmp_path / "review.csv"
+    write_sheet(sheet, [row])
+    raw = sheet.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM is kept
+    lines = _lines(sheet)
+    assert all(not cell.startswith(("=", "+", "-", "@")) for line in lines for cell in line.values())
+    assert [line["term"] for line in lines] == ["'=HYPERLINK(\"evil.example\")", "'@SUM(1+1)", "'=fees and charges"]
+    assert lines[2]["reason"] == "''quoted reason"
+    for line in lines:
+        line["decision"] = "Agree"
+    # the reviewer's program writes the neutralised cells back as they were read
+    result = read_sheet(_write(sheet, lines))
+    assert result.dropped == [], result.dropped
+    [imported] = result.rows
+    assert [(term.name, term.reason) for term in imported.terms] == [(t.name, t.reason) for t in terms]
+    assert imported.definition == "=1+1"

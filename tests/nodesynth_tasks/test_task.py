@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from inspect_ai import eval as inspect_eval
-from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.model import ChatMessage, get_model
 
 from generators.build import BuildModels, build_dataset
 from generators.spec import load_spec
+from nodesynth_common.inspect_internals import PrerequisiteError
 from nodesynth_tasks.dataset import load_samples
 from nodesynth_tasks.nodesynth import nodesynth
 from tests.generators.test_build import SPEC, tidy_responder

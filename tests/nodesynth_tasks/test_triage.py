@@ -193,3 +193,65 @@ def test_import_errors_are_one_sentence(log_path: Path, tmp_path: Path) -> None:
 
     result = runner.invoke(app, ["triage", str(log_path), "--score", "nosuch"])
     assert result.exit_code == 2 and "no score 'nosuch'" in said(result)
+
+
+def fill(queue: Path) -> list[dict[str, str]]:
+    rows = read_rows(queue)
+    for row in rows:
+        if row["sample_id"] == "split":
+            row.update(human_label="Harmful compliance", reviewer="ana", note="=HYPERLINK(\"http://x\") is in the answer")
+    return rows
+
+
+def test_importing_the_same_sheet_twice_edits_once(log_path: Path, tmp_path: Path) -> None:
+    queue = tmp_path / "review.csv"
+    assert runner.invoke(app, ["triage", str(log_path), "-o", str(queue)]).exit_code == 0
+    write_rows(queue, fill(queue))
+    first = runner.invoke(app, ["triage", str(log_path), "--import", str(queue), "--author", "lead"])
+    assert first.exit_code == 0 and "edited 1 scores" in first.stdout, first.output
+    second = runner.invoke(app, ["triage", str(log_path), "--import", str(queue), "--author", "lead"])
+    assert second.exit_code == 0 and "edited 0 scores" in second.stdout and "1 already imported" in second.stdout, second.output
+    split = next(s for s in read_eval_log(str(log_path)).samples or [] if s.id == "split").scores["judge_panel"]  # type: ignore[index]
+    assert len(split.history) == 2  # the scorer's original and one human edit
+    assert split.explanation == 'Human review by ana: =HYPERLINK("http://x") is in the answer'
+
+
+def test_an_excel_sheet_with_a_byte_order_mark_is_accepted(log_path: Path, tmp_path: Path) -> None:
+    queue = tmp_path / "review.csv"
+    assert runner.invoke(app, ["triage", str(log_path), "-o", str(queue)]).exit_code == 0
+    rows = fill(queue)
+    with queue.open("w", newline="", encoding="utf-8-sig") as handle:  # Excel's "CSV UTF-8"
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = runner.invoke(app, ["triage", str(log_path), "--import", str(queue)])
+    assert result.exit_code == 0 and "edited 1 scores" in result.stdout, result.output
+
+
+def test_a_short_row_is_one_line(log_path: Path, tmp_path: Path) -> None:
+    queue = tmp_path / "review.csv"
+    assert runner.invoke(app, ["triage", str(log_path), "-o", str(queue)]).exit_code == 0
+    lines = queue.read_text(encoding="utf-8").splitlines()
+    queue.write_text("\n".join([lines[0], "split,1,judge_panel"]) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["triage", str(log_path), "--import", str(queue)])
+    assert result.exit_code == 2, result.output
+    assert "row 2: 3 cells where the header has 13" in said(result)
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_model_text_never_reaches_the_sheet_as_a_formula(tmp_path: Path) -> None:
+    from scorers.review import REVIEW_COLUMNS, ReviewItem, _read_rows, write_review_csv
+
+    payload = "=HYPERLINK(\"http://evil.example\",\"x\")"
+    item = ReviewItem(sample_id="@s", epoch=1, score="judge_panel", reasons=["+cmd|' /C calc'!A0"], priority=1, value=0.5,
+                      label="-1", input="'quoted", output=payload, explanation="\tindented")
+    sheet = tmp_path / "review.csv"
+    write_review_csv([item], sheet)
+    with sheet.open(newline="", encoding="utf-8") as handle:
+        [raw] = list(csv.DictReader(handle))
+    assert all(not value.startswith(("=", "+", "-", "@", "\t")) for value in raw.values())
+    assert raw["output"] == "'" + payload and raw["input"] == "''quoted"
+    [row] = _read_rows(sheet)
+    assert list(row) == REVIEW_COLUMNS
+    assert (row["sample_id"], row["reason"], row["label"], row["input"], row["output"], row["explanation"]) == (
+        "@s", "+cmd|' /C calc'!A0", "-1", "'quoted", payload, "\tindented")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from ...artifact import MANIFEST, new_build_id, new_canary, package_versions, sha256_file, utc_now, write_dataset
+from ...artifact import check_output_dir, new_build_id, new_canary, package_versions, sha256_file, utc_now, write_dataset
 from ...quality import apply_quality_gates
 from ...records import Manifest, QueryRecord, Reject, Taxonomy
 from ...spec import QualitySpec
@@ -120,9 +120,8 @@ def import_nodesynth_csv(csv_path: Path, name: str, out_dir: Path) -> ImportResu
 def _check_arguments(csv_path: Path, name: str, out_dir: Path) -> None:
     if not NAME_PATTERN.match(name):
         raise ReleaseImportError(f"{csv_path}: dataset name {name!r} is not valid (use lowercase letters, digits, '-' and '_').")
-    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file())):
-        # write_dataset replaces out_dir wholesale; never do that to something that is not a dataset
-        raise ReleaseImportError(f"{csv_path}: output {out_dir} exists and is not a dataset directory; refusing to replace it.")
+    # write_dataset replaces out_dir wholesale: only an absent or empty folder, or a dataset this tool wrote
+    check_output_dir(out_dir)
 
 
 def _counts(rows: int, imported: int, state: ImportState, reject_codes: Counter[str]) -> dict[str, int]:

@@ -69,3 +69,29 @@ def test_bad_inputs_are_one_sentence_exit_2(tmp_path: Path) -> None:
 def test_unknown_scorer(report_logs: ReportLogs, tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", str(report_logs.nodesynth_dir), "--scorer", "nope", "-o", str(tmp_path / "r.html")])
     assert result.exit_code == 2 and "scorer 'nope' is not in these logs" in said(result)
+
+
+def test_tables_neutralise_text_a_spreadsheet_would_run(report_logs: ReportLogs, tmp_path: Path) -> None:
+    import csv
+
+    from nodesynth_common.csv_cells import restore
+    from nodesynth_tasks.report import tidy_table, write_report
+
+    payload = '=HYPERLINK("http://evil.example","x")'
+    table = tidy_table([report_logs.nodesynth_dir])
+    table.loc[0, "input"] = payload
+    table.loc[1, "input"] = "+cmd|' /C calc'!A0"
+    tables = tmp_path / "tables"
+    write_report(table, tmp_path / "report.html", tables_dir=tables)
+    with (tables / "tidy.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["input"] == "'" + payload and restore(rows[0]["input"]) == payload
+    assert rows[1]["input"] == "'+cmd|' /C calc'!A0"
+    for path in tables.glob("*.csv"):
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.reader(handle):
+                for cell in row:
+                    assert not cell.startswith(("=", "+", "@", "\t", "\r")), (path.name, cell)
+                    if cell.startswith("-"):
+                        float(cell)  # only numbers begin with a minus
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "tables"]  # no temporary file left
