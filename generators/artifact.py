@@ -154,8 +154,28 @@ def render_card(manifest: Manifest, spec_summary: dict[str, object], sources: Se
         notes=notes,
         sources=source_lines,
         quality=quality,
+        prompts=_prompt_lines(manifest),
         definition=spec_summary.get("definition", ""),
     )
+
+
+def _prompt_lines(manifest: Manifest) -> str:
+    """Which prompt profile wrote the dataset (compact for small models, full for capable ones)."""
+    report = manifest.prompts
+    if report is None:
+        return "- not recorded"
+    stages = ", ".join(f"{stage} {profile}" for stage, profile in report.stages.items())
+    lines = [f"- prompt profile: **{manifest.prompt_profile}** (asked: {report.profile}; per stage: {stages})"]
+    if report.prompts_dir:
+        lines.append(f"- templates overridden from `{report.prompts_dir}`")
+    lines.append(f"- tones: {', '.join(report.tones)}" if report.tones else "- tones: none (no tone dimension)")
+    for stage, calls in report.calls.items():
+        if calls.schema_replies or calls.fallbacks:
+            lines.append(
+                f"- {stage}: {calls.calls} calls, {calls.schema_replies} JSON (response_schema) replies, "
+                f"{calls.fallbacks} line-format fallbacks, {calls.retries} retries"
+            )
+    return "\n".join(lines)
 
 
 def _quality_lines(manifest: Manifest) -> str:

@@ -29,9 +29,10 @@ from .evidence import (
 )
 from .llm import BuildStats, track_stats, untrack_stats
 from .novelty import TextSet, read_texts
+from .profiles import prompts_for, spec_values
 from .quality import apply_quality_gates
 from .queries import generate_queries, query_cells
-from .records import EvidenceReport, Manifest, ModelUsageSummary, QualityReport, Reject, Taxonomy
+from .records import EvidenceReport, Manifest, ModelUsageSummary, PromptReport, QualityReport, Reject, Taxonomy
 from .spec import DomainSpec, EvidenceSpec
 from .taxonomy import generate_categories, generate_topics
 from .terms import expand_terms
@@ -115,6 +116,7 @@ class BuildSummary(BaseModel):
     usage: dict[str, ModelUsageSummary] = Field(default_factory=dict)
     evidence: EvidenceReport | None = None
     quality: QualityReport | None = None
+    prompt_profile: str | None = None
 
 
 def evidence_note(report: EvidenceReport) -> str:
@@ -126,6 +128,20 @@ def evidence_note(report: EvidenceReport) -> str:
         f"{report.failed_share:.0%} failed verification (quote not in its source at partial_ratio "
         f">= {report.min_quote_score:.0f}, misattributed, or not supporting the item)."
     )
+
+
+def prompt_stages(models: BuildModels, grounded: bool) -> dict[str, Model | None]:
+    """Each prompt template a build sends, and the model it is sent to (which decides `auto`)."""
+    stages: dict[str, Model | None] = {
+        "l1_categories": models.generator,
+        "l2_topics": models.generator,
+        "l3_terms": models.terms,
+        "user_groups": models.generator,
+        "query": models.generator,
+    }
+    if grounded:
+        stages.update(evidence_extract=models.extractor, evidence_support=models.extractor)
+    return stages
 
 
 def is_embedded(model: Model) -> bool:
@@ -160,6 +176,8 @@ async def build_dataset(
 
         retriever = open_retriever(spec.evidence, searcher=models.searcher or models.generator)
     grounded = retriever is not None
+    prompts = prompts_for(spec)
+    stage_profiles = prompts.check(prompt_stages(models, grounded))  # PromptError before any model call
     started = time.monotonic()
     build_id = new_build_id()
     stats = BuildStats()
@@ -200,6 +218,8 @@ async def build_dataset(
                     min_quote_score=evidence_spec.verify.min_quote_score,
                     llm_check=evidence_spec.verify.llm,
                     extraction_format=evidence_spec.extraction_format,
+                    prompts=prompts,
+                    context=spec_values(spec),
                 ),
                 on_node_done=progress.stage("evidence", len(taxonomy.level(2) or taxonomy.level(1))),
             )
@@ -255,6 +275,14 @@ async def build_dataset(
         notes=notes,
         evidence=grounding.report,
         quality=quality,
+        prompt_profile=stage_profiles["query"],
+        prompts=PromptReport(
+            profile=spec.prompt_profile,
+            stages=stage_profiles,
+            prompts_dir=spec.prompts,
+            tones=spec.tones,
+            calls=stats.stages,
+        ),
     )
     write_dataset(
         out_dir,
@@ -285,5 +313,6 @@ async def build_dataset(
         usage=stats.usage,
         evidence=grounding.report,
         quality=quality,
+        prompt_profile=stage_profiles["query"],
     )
 

@@ -24,9 +24,10 @@ from inspect_ai.model import (
     ChatMessageUser,
     GenerateConfig,
     Model,
+    ResponseSchema,
 )
 
-from .records import ModelUsageSummary, Reject
+from .records import ModelUsageSummary, Reject, StageCalls
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 
@@ -43,6 +44,10 @@ class BuildStats:
     requests: int = 0
     cache_hits: int = 0
     usage: dict[str, ModelUsageSummary] = field(default_factory=dict)
+    stages: dict[str, StageCalls] = field(default_factory=dict)
+
+    def stage_calls(self, stage: str) -> StageCalls:
+        return self.stages.setdefault(stage, StageCalls())
 
     @property
     def model_calls(self) -> int:
@@ -65,6 +70,11 @@ _active_stats: contextvars.ContextVar[BuildStats | None] = contextvars.ContextVa
 def track_stats(stats: BuildStats) -> contextvars.Token[BuildStats | None]:
     """Count the model calls made in this context (and the tasks it starts) into `stats`."""
     return _active_stats.set(stats)
+
+
+def active_stats() -> BuildStats | None:
+    """The BuildStats calls in this context are counted into, if any."""
+    return _active_stats.get()
 
 
 def untrack_stats(token: contextvars.Token[BuildStats | None]) -> None:
@@ -100,7 +110,8 @@ class PromptTemplate:
     of further {request, reply} pairs, and request), formatted with `str.format`. The worked
     examples are sent as earlier turns of the conversation: small models follow a demonstrated
     answer far better than a described one, and two demonstrations from different domains fix the
-    format without inviting a copy of either.
+    format without inviting a copy of either. Full-profile templates may also give `lines_format`
+    and `json_format`, the reply-format instruction filled into `{reply_format}` (not formatted).
     """
 
     system: str
@@ -108,14 +119,32 @@ class PromptTemplate:
     example_request: str | None = None
     example_reply: str | None = None
     examples: tuple[tuple[str, str], ...] = ()
+    lines_format: str | None = None
+    json_format: str | None = None
 
     @classmethod
     def load(cls, name: str) -> PromptTemplate:
+        return cls.from_file(PROMPTS_DIR / f"{name}.yaml")
+
+    @classmethod
+    def from_file(cls, path: Path) -> PromptTemplate:
         import yaml
 
-        data = yaml.safe_load((PROMPTS_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
         data["examples"] = tuple((pair["request"], pair["reply"]) for pair in data.get("examples") or [])
         return cls(**data)
+
+    def fields(self) -> set[str]:
+        """The variables the template's formatted texts use (`{name}`)."""
+        import string
+
+        texts = [self.system, self.request, *(text for pair in self._pairs() for text in pair)]
+        return {
+            name.split(".")[0].split("[")[0]
+            for text in texts
+            for _, name, _, _ in string.Formatter().parse(text)
+            if name is not None
+        }
 
     def _pairs(self) -> list[tuple[str, str]]:
         pairs = list(self.examples)
@@ -123,11 +152,13 @@ class PromptTemplate:
             pairs.insert(0, (self.example_request, self.example_reply))
         return pairs
 
-    def messages(self, **values: Any) -> list[ChatMessage]:
+    def messages(self, reply_as: Callable[[str], str] | None = None, **values: Any) -> list[ChatMessage]:
+        """The conversation; `reply_as` rewrites each worked example reply (e.g. as JSON)."""
         messages: list[ChatMessage] = [ChatMessageSystem(content=self.system.format(**values).strip())]
         for request, reply in self._pairs():
+            text = reply.format(**values).strip()
             messages.append(ChatMessageUser(content=request.format(**values).strip()))
-            messages.append(ChatMessageAssistant(content=reply.format(**values).strip()))
+            messages.append(ChatMessageAssistant(content=reply_as(text) if reply_as else text))
         messages.append(ChatMessageUser(content=self.request.format(**values).strip()))
         return messages
 
@@ -222,15 +253,17 @@ async def generate_validated(
     max_tokens: int,
     retries: int = 2,
     stop_seqs: list[str] | None = None,
+    response_schema: ResponseSchema | None = None,
 ) -> CallResult[T]:
     """Call the model and parse its reply; a reply that fails goes back with the error.
 
     Greedy decoding and Inspect's generate cache on every attempt. Returns the parsed value,
     or None with the last error and raw reply (the caller turns that into a reject).
+    `response_schema` asks the provider for JSON of that schema (generators/replies.py).
     """
     stats = _active_stats.get()
     conversation = list(messages)
-    config = GenerateConfig(max_tokens=max_tokens, temperature=0.0, stop_seqs=stop_seqs)
+    config = GenerateConfig(max_tokens=max_tokens, temperature=0.0, stop_seqs=stop_seqs, response_schema=response_schema)
     raw = ""
     error = "no reply"
     for attempt in range(1, retries + 2):

@@ -154,8 +154,11 @@ class QueryRecord(Record):
     build_id: str
 
     @staticmethod
-    def make_id(text: str, node_id: str | None, user_group: str | None, language: str, modality: str) -> str:
-        return "q-" + content_id(text.strip(), node_id, user_group, language, modality)
+    def make_id(
+        text: str, node_id: str | None, user_group: str | None, language: str, modality: str, tone: str | None = None
+    ) -> str:
+        parts = (text.strip(), node_id, user_group, language, modality) + ((tone,) if tone is not None else ())
+        return "q-" + content_id(*parts)
 
 
 class Reject(Record):
@@ -171,6 +174,25 @@ class ModelUsageSummary(Record):
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
+
+
+class StageCalls(Record):
+    """How one build stage's validated calls went (manifest `prompts.calls`)."""
+
+    calls: int = Field(0, description="validated calls (each may take several attempts)")
+    schema_replies: int = Field(0, description="calls answered with JSON through the provider's response_schema")
+    fallbacks: int = Field(0, description="calls that wanted JSON but used the line format (provider without response_schema)")
+    retries: int = Field(0, description="extra attempts after a reply failed validation (the error shown to the model)")
+
+
+class PromptReport(Record):
+    """Which prompts a build sent (manifest `prompts`): the profile per stage and how the calls went."""
+
+    profile: str = Field(description="the profile asked for: auto, compact or full")
+    stages: dict[str, str] = Field(default_factory=dict, description="stage -> the profile its model was sent")
+    prompts_dir: str | None = Field(None, description="the spec's `prompts:` folder of template overrides")
+    tones: list[str] = Field(default_factory=list, description="the spec's tones (empty: no tone dimension)")
+    calls: dict[str, StageCalls] = Field(default_factory=dict)
 
 
 class EvidenceReport(Record):
@@ -191,6 +213,9 @@ class EvidenceReport(Record):
     failed_share: float | None = Field(None, description="failed / checked: the extraction's hallucination rate")
     failures_by_reason: dict[str, int] = Field(default_factory=dict)
     injection_suspects: int = Field(0, description="retrieved sentences withheld because they read as instructions")
+    people_check: bool = Field(False, description="items were also asked of the checker: does this name a group of people?")
+    not_people: int = Field(0, description="checked items dropped for not naming people (an activity, service or condition)")
+    not_people_share: float | None = Field(None, description="not_people / checked")
 
 
 class QualityReport(Record):
@@ -235,3 +260,5 @@ class Manifest(Record):
     notes: list[str] = Field(default_factory=list)
     evidence: EvidenceReport | None = None
     quality: QualityReport | None = None
+    prompt_profile: str | None = Field(None, description="the prompt profile the queries were written with (compact, full)")
+    prompts: PromptReport | None = None

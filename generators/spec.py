@@ -36,7 +36,11 @@ class VerifySpec(BaseModel):
     min_quote_score: float = Field(
         90.0, ge=50, le=100, description="rapidfuzz partial_ratio a quote needs against its source (0-100)"
     )
-    llm: bool = Field(False, description="also ask the checker model whether a quote supports an item the word check misses")
+    llm: bool | None = Field(
+        None,
+        description="also ask the checker model whether a quote supports an item (and, with the full prompt profile, "
+        "whether it names people); default: on with the full profile, off with compact",
+    )
 
 
 class QualitySpec(BaseModel):
@@ -111,6 +115,23 @@ class DomainSpec(BaseModel):
     )
     evidence: EvidenceSpec | None = Field(None, description="evidence grounding; absent: the build is not grounded")
     quality: QualitySpec = Field(default_factory=QualitySpec, description="quality gates on the generated queries")
+    prompt_profile: Literal["auto", "compact", "full"] = Field(
+        "auto", description="prompt templates: compact (small models), full (capable models); auto: compact for nodesynth/ models"
+    )
+    prompts: str | None = Field(
+        None, description="folder of template overrides (<stage>.yaml or <profile>/<stage>.yaml; relative: to the cwd or the spec)"
+    )
+    tones: list[str] = Field(
+        default_factory=list, description="tones the queries are written in (cells x tone); empty: no tone dimension"
+    )
+
+    @field_validator("tones")
+    @classmethod
+    def _tones(cls, value: list[str]) -> list[str]:
+        tones = [" ".join(tone.split()) for tone in value]
+        if any(not tone for tone in tones):
+            raise ValueError("a tone is a non-empty word or phrase (e.g. neutral, formal, emotional)")
+        return list(dict.fromkeys(tones))
 
     @field_validator("countries")
     @classmethod
@@ -188,7 +209,18 @@ def load_spec(path: str | Path) -> tuple[DomainSpec, str]:
     if not isinstance(data, dict):
         raise SpecError(f"{path}: a spec must be a YAML mapping of fields (name, domain, definition, ...).")
     try:
-        return DomainSpec.model_validate(data), text
+        spec = DomainSpec.model_validate(data)
     except ValidationError as error:
         field, message = validation_problem(error)
         raise SpecError(f"{path}: field '{field or '(top level)'}': {message}.") from None
+    if spec.prompts is not None:
+        spec = spec.model_copy(update={"prompts": str(resolve_relative(spec.prompts, path))})
+    return spec, text
+
+
+def resolve_relative(value: str, spec_path: Path) -> Path:
+    """A path from a spec: as given when it exists from the cwd (or is absolute), else beside the spec."""
+    given = Path(value).expanduser()
+    if given.is_absolute() or given.exists():
+        return given
+    return spec_path.parent / given

@@ -12,6 +12,8 @@ from .records import Reject
 if TYPE_CHECKING:
     from inspect_ai.model import Model
 
+    from .profiles import Prompts
+
 T = TypeVar("T")
 
 # Words that mean the model wrote a heading or a placeholder instead of a name.
@@ -92,11 +94,18 @@ async def generate_list(
     context: dict[str, object],
     max_tokens: int = 200,
     max_words: int = 8,
+    prompts: Prompts | None = None,
 ) -> tuple[list[tuple[str, str]], list[Reject]]:
-    """One validated call that asks for `want` 'name: reason' items; returns them and the rejects."""
-    from .llm import PromptTemplate, generate_validated, reject_for
+    """One validated call that asks for `want` 'name: reason' items; returns them and the rejects.
 
-    template = PromptTemplate.load(template_name)
+    `prompts` picks the template (profile and overrides); None: the shipped compact one. With the
+    full profile the reply is JSON through the provider's response_schema where it is supported.
+    """
+    from .llm import PromptTemplate, reject_for
+    from .replies import ListReply, generate_reply
+
+    template = prompts.template(template_name, model) if prompts is not None else PromptTemplate.load(template_name)
+    full = prompts is not None and prompts.profile(model) == "full"
     values = {**values, "n": want}
     example_lines = template.example_lines(**values)
     checked: list[CheckedItems] = []
@@ -106,7 +115,9 @@ async def generate_list(
         checked.append(result)
         return result.kept
 
-    result = await generate_validated(model, template.messages(**values), parse, max_tokens=max_tokens)
+    result = await generate_reply(
+        stage, model, template, values, parse, reply=ListReply if full else None, max_tokens=max_tokens * (2 if full else 1)
+    )
     if result.value is None:
         return [], [reject_for(stage, result, context)]
     rejects = [

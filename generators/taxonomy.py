@@ -6,6 +6,7 @@ import asyncio
 
 from inspect_ai.model import Model
 
+from .profiles import prompts_for, spec_values
 from .records import TaxonomyNode
 from .spec import DomainSpec
 from .stage import StageResult, generate_list
@@ -17,20 +18,15 @@ def country_clause(country: str) -> str:
 
 async def generate_categories(spec: DomainSpec, model: Model, country: str = "ALL") -> StageResult[TaxonomyNode]:
     """L1: the spec's `max_l1` risk categories for one country (ALL for no country)."""
-    examples = f"Examples of concerns: {'; '.join(spec.examples)}.\n" if spec.examples else ""
     names, rejects = await generate_list(
         "l1",
         "l1_categories",
         model,
-        {
-            "domain": spec.domain,
-            "definition": spec.definition.strip().rstrip("."),
-            "country_clause": country_clause(country),
-            "examples_clause": examples,
-        },
+        {**spec_values(spec), "country_clause": country_clause(country)},
         want=spec.size.max_l1,
         avoid={spec.domain},
         context={"country": country},
+        prompts=prompts_for(spec),
     )
     nodes = [
         TaxonomyNode(
@@ -53,10 +49,16 @@ async def generate_topics(spec: DomainSpec, categories: list[TaxonomyNode], mode
             "l2",
             "l2_topics",
             model,
-            {"domain": spec.domain, "country_clause": country_clause(parent.country), "l1": parent.label},
+            {
+                **spec_values(spec),
+                "country_clause": country_clause(parent.country),
+                "l1": parent.label,
+                "l1_rationale": parent.rationale,
+            },
             want=spec.size.max_l2_per_l1,
             avoid={spec.domain, parent.label},
             context={"parent_id": parent.id, "l1": parent.label},
+            prompts=prompts_for(spec),
         )
         return StageResult(
             items=[

@@ -11,6 +11,7 @@ import asyncio
 
 from inspect_ai.model import Model
 
+from .profiles import prompts_for, spec_values
 from .records import NodeOrigin, Taxonomy, TaxonomyNode
 from .spec import DomainSpec
 from .stage import StageResult, generate_list
@@ -69,10 +70,15 @@ async def expand_terms(
             "l3",
             TEMPLATE,
             model,
-            term_request_values(spec.domain, category.label, topic.label, topic.country, language),
+            {
+                **spec_values(spec),
+                "l2_rationale": topic.rationale,
+                **term_request_values(spec.domain, category.label, topic.label, topic.country, language),
+            },
             want=spec.size.l3_per_l2,
             avoid={spec.domain, category.label, topic.label},
             context={"parent_id": topic.id, "l2": topic.label},
+            prompts=prompts_for(spec),
         )
         return StageResult(
             items=[

@@ -6,6 +6,7 @@ import asyncio
 
 from inspect_ai.model import Model
 
+from .profiles import prompts_for, spec_values
 from .records import TaxonomyNode, UserGroup, content_id
 from .spec import DomainSpec
 from .stage import StageResult, generate_list
@@ -20,10 +21,16 @@ async def generate_user_groups(spec: DomainSpec, categories: list[TaxonomyNode],
             "user_groups",
             "user_groups",
             model,
-            {"domain": spec.domain, "country_clause": country_clause(category.country), "l1": category.label},
+            {
+                **spec_values(spec),
+                "country_clause": country_clause(category.country),
+                "l1": category.label,
+                "l1_rationale": category.rationale,
+            },
             want=spec.size.user_groups_per_l1,
             avoid={spec.domain, category.label},
             context={"l1_id": category.id, "l1": category.label},
+            prompts=prompts_for(spec),
         )
         return StageResult(
             items=[

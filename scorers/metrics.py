@@ -18,8 +18,8 @@ from inspect_ai.util import registry_info
 
 from scorers.stats import wilson_interval
 
-DEFAULT_GROUP_KEYS: tuple[str, ...] = ("l1", "depth", "user_group", "country", "language")
-"""QueryRecord fields the failure rate is broken down by."""
+DEFAULT_GROUP_KEYS: tuple[str, ...] = ("l1", "depth", "user_group", "country", "language", "tone")
+"""QueryRecord fields the failure rate is broken down by (`tone` only for datasets built with `tones:`)."""
 
 
 Counts = Callable[[list[SampleScore]], tuple[float, int]]

@@ -24,7 +24,8 @@ from typing import Literal
 from inspect_ai.model import Model
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from ..llm import CallResult, PromptTemplate, ReplyError, generate_validated, json_payload
+from ..llm import CallResult, PromptTemplate, ReplyError, json_payload
+from ..replies import ExtractionReply, generate_reply
 from .corpus import Passage
 from .normalise import clean_phrase, content_words, normalise_country
 from .untrusted import fence
@@ -154,7 +155,7 @@ def _json_rows(reply: str) -> list[dict[str, object]] | None:
             rows.append(
                 {
                     "kind": entry.get("type") or entry.get("kind"),
-                    "item": entry.get("item") or entry.get("name"),
+                    "item": entry.get("item") or entry.get("people") or entry.get("name"),
                     "quote": entry.get("quote"),
                     "source": entry.get("source") or entry.get("passage"),
                 }
@@ -184,21 +185,40 @@ class Extraction:
 
 
 async def extract(
-    model: Model, *, topic_path: str, country: str, passages: list[Passage], compact: bool = False, max_tokens: int = 220
+    model: Model,
+    *,
+    topic_path: str,
+    country: str,
+    passages: list[Passage],
+    compact: bool = False,
+    max_tokens: int = 220,
+    template: PromptTemplate | None = None,
+    context: dict[str, str] | None = None,
+    structured: bool = False,
 ) -> Extraction:
     """One validated extraction call over `passages` (labelled P1..Pn in the prompt).
 
-    `compact` asks for the `item: quote` format (for small models) instead of the full one.
+    `compact` asks for the `item: quote` format (for small models) instead of the full one;
+    `template` overrides the shipped one (a prompt profile's), `context` adds the spec's
+    definition, examples and use case, and `structured` asks for ExtractionReply JSON.
     """
-    template = PromptTemplate.load("evidence_extract_compact" if compact else "evidence_extract")
+    template = template or PromptTemplate.load("evidence_extract_compact" if compact else "evidence_extract")
     labelled = {f"P{i}": passage for i, passage in enumerate(passages, start=1)}
     values = {
+        **(context or {}),
         "topic_path": topic_path,
         "country_clause": "" if country == "ALL" else f" Country: {country}.",
         "passages": "\n".join(fence(label, passage) for label, passage in labelled.items()),
     }
-    result = await generate_validated(
-        model, template.messages(**values), parse_extraction, max_tokens=max_tokens, stop_seqs=["<|im_end|>"]
+    result = await generate_reply(
+        "evidence",
+        model,
+        template,
+        values,
+        parse_extraction,
+        reply=ExtractionReply if structured else None,
+        max_tokens=max_tokens,
+        stop_seqs=["<|im_end|>"],
     )
     parsed = result.value
     return Extraction(

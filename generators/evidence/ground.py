@@ -14,14 +14,16 @@ from typing import Literal
 
 from inspect_ai.model import Model
 
-from ..llm import PromptTemplate, ReplyError, generate_validated, reject_for
+from ..llm import PromptTemplate, ReplyError, reject_for
+from ..profiles import Prompts
 from ..records import Evidence, EvidenceQuote, EvidenceRef, EvidenceReport, Reject, Taxonomy, TaxonomyNode
+from ..replies import SupportReply, generate_reply
 from .corpus import Passage
 from .extract import ExtractedItem, extract
 from .normalise import merge_phrases, normalise_country
 from .retrieval import Retriever
 from .untrusted import withhold_instructions
-from .verify import DEFAULT_MIN_QUOTE_SCORE, EMPTY, LlmCheck, Verdict, verify_item
+from .verify import DEFAULT_MIN_QUOTE_SCORE, EMPTY, NOT_PEOPLE, LlmCheck, Verdict, verify_item
 
 STAGE = "evidence"
 MAX_REFS_PER_NODE = 5
@@ -33,10 +35,20 @@ class GroundingConfig:
 
     top_k: int = 3
     min_quote_score: float = DEFAULT_MIN_QUOTE_SCORE
-    llm_check: bool = False
-    # the reply format asked for: "compact" ('who: quote') for small models, "full" otherwise;
-    # "auto" picks compact for the embedded nodesynth/ models
+    # None: on with the full prompt profile (which also asks whether each item names people), else off
+    llm_check: bool | None = False
+    # the compact profile's reply format: "compact" ('who: quote') for small models, "full"
+    # ('type | item | quote | source') otherwise; "auto" picks compact for the embedded nodesynth/ models
     extraction_format: Literal["auto", "full", "compact"] = "auto"
+    # the build's prompt choice (None: the shipped compact templates) and the spec's context values
+    prompts: Prompts | None = None
+    context: dict[str, str] = field(default_factory=dict)
+
+    def full_for(self, model: Model) -> bool:
+        return self.prompts is not None and self.prompts.profile(model) == "full"
+
+    def llm_check_for(self, model: Model) -> bool:
+        return self.full_for(model) if self.llm_check is None else self.llm_check
 
     def compact_for(self, model: Model) -> bool:
         if self.extraction_format == "auto":
@@ -77,9 +89,10 @@ def retrieval_query(taxonomy: Taxonomy, node: TaxonomyNode) -> str:
     return " ".join([taxonomy.domain, *path, *terms, *country])
 
 
-def support_checker(model: Model) -> LlmCheck:
+def support_checker(model: Model, prompts: Prompts | None = None) -> LlmCheck:
     """The optional LLM check: a yes/no question to `model` (an unusable answer counts as no)."""
-    template = PromptTemplate.load("evidence_support")
+    template = prompts.template("evidence_support", model) if prompts is not None else PromptTemplate.load("evidence_support")
+    full = prompts is not None and prompts.profile(model) == "full"
 
     def parse(reply: str) -> bool:
         word = reply.strip().split(maxsplit=1)[0].strip(".,!").casefold() if reply.strip() else ""
@@ -88,8 +101,15 @@ def support_checker(model: Model) -> LlmCheck:
         return word == "yes"
 
     async def check(item: ExtractedItem, quote: str) -> bool:
-        result = await generate_validated(
-            model, template.messages(quote=quote, kind=item.kind, item=item.item), parse, max_tokens=4, retries=1
+        result = await generate_reply(
+            "evidence_support",
+            model,
+            template,
+            {"quote": quote, "kind": item.kind, "item": item.item},
+            parse,
+            reply=SupportReply if full else None,
+            max_tokens=16 if full else 4,
+            retries=1,
         )
         return bool(result.value)
 
@@ -108,9 +128,11 @@ async def ground_taxonomy(
     """Evidence for every L2 topic (or L1 category, for a taxonomy without topics), concurrently."""
     config = config or GroundingConfig()
     nodes = taxonomy.level(2) or taxonomy.level(1)
-    llm_check = support_checker(checker or extractor) if config.llm_check else None
+    checker = checker or extractor
+    llm_check = support_checker(checker, config.prompts) if config.llm_check_for(checker) else None
+    people_check = llm_check is not None and config.full_for(checker)
     outcomes = await asyncio.gather(
-        *(_ground_node(taxonomy, node, retriever, extractor, config, llm_check, on_node_done) for node in nodes)
+        *(_ground_node(taxonomy, node, retriever, extractor, config, llm_check, people_check, on_node_done) for node in nodes)
     )
     grounding = Grounding()
     verdicts: list[Verdict] = []
@@ -128,11 +150,15 @@ async def ground_taxonomy(
     empty = sum(v.reason == EMPTY for v in verdicts)
     checked = len(verdicts) - empty
     failed = sum(not v.kept for v in verdicts) - empty
+    not_people = sum(v.reason == NOT_PEOPLE for v in verdicts)
     grounding.report = EvidenceReport(
         retriever=retriever.describe(),
         top_k=config.top_k,
         min_quote_score=config.min_quote_score,
-        llm_check=config.llm_check,
+        llm_check=llm_check is not None,
+        people_check=people_check,
+        not_people=not_people,
+        not_people_share=round(not_people / checked, 4) if checked else None,
         nodes=len(nodes),
         passages=sum(o.passages for o in outcomes),
         extraction_calls=sum(o.calls for o in outcomes),
@@ -155,6 +181,7 @@ async def _ground_node(
     extractor: Model,
     config: GroundingConfig,
     llm_check: LlmCheck | None,
+    people_check: bool,
     on_node_done: Callable[[], None] | None,
 ) -> _NodeOutcome:
     context = {"node_id": node.id, "node": node.label}
@@ -184,14 +211,23 @@ async def _ground_node(
         terms = [child.label for child in taxonomy.children(node.id)]
         if terms:
             topic_path += f" ({', '.join(terms)})"
-        compact = config.compact_for(extractor)
+        full = config.full_for(extractor)
+        compact = not full and config.compact_for(extractor)
+        template = None
+        if config.prompts is not None:
+            template = config.prompts.template(
+                "evidence_extract", extractor, shipped_name="evidence_extract_compact" if compact else None
+            )
         extraction = await extract(
             extractor,
             topic_path=topic_path,
             country=node.country,
             passages=shown,
             compact=compact,
-            max_tokens=120 if compact else 220,  # small models ramble past their list: cap the time they take
+            max_tokens=120 if compact else 440 if full else 220,  # small models ramble past their list: cap the time they take
+            template=template,
+            context=config.context,
+            structured=full,
         )
         outcome.calls = extraction.call.attempts
         if extraction.call.value is None:
@@ -202,7 +238,9 @@ async def _ground_node(
             for line, why in extraction.dropped
         ]
         outcome.verdicts = verdicts = [
-            await verify_item(item, extraction.passages, min_quote_score=config.min_quote_score, llm_check=llm_check)
+            await verify_item(
+                item, extraction.passages, min_quote_score=config.min_quote_score, llm_check=llm_check, people_check=people_check
+            )
             for item in extraction.items
         ]
         for verdict in verdicts:

@@ -41,6 +41,7 @@ NOT_IN_SOURCE = "quote not in the source"
 MISATTRIBUTED = "misattributed quote"
 NOT_A_COUNTRY = "not a country"
 UNSUPPORTED = "quote does not support the item"
+NOT_PEOPLE = "does not name people"
 
 LlmCheck = Callable[[ExtractedItem, str], Awaitable[bool]]
 
@@ -157,8 +158,14 @@ async def verify_item(
     *,
     min_quote_score: float = DEFAULT_MIN_QUOTE_SCORE,
     llm_check: LlmCheck | None = None,
+    people_check: bool = False,
 ) -> Verdict:
-    """Check one item against the passages the extractor was shown (labelled P1..Pn)."""
+    """Check one item against the passages the extractor was shown (labelled P1..Pn).
+
+    With `people_check` (the full prompt profile) every occupation or demographic that passes
+    the word check is still put to `llm_check`, whose question then asks whether the item names
+    a group of people: "community-based mental health care" is in its quote but is no one.
+    """
     verdict = Verdict(item=item)
     if is_empty_phrase(item.item):
         verdict.reason = EMPTY
@@ -201,6 +208,10 @@ async def verify_item(
         supported = country_supported(country.alpha_2, span) or country_supported(country.alpha_2, item.quote)
     else:
         supported = words_supported(item.item, span)
+    if supported and people_check and llm_check is not None and item.kind != "country":
+        if not await llm_check(item, span):
+            verdict.reason, verdict.detail = NOT_PEOPLE, f"{item.item!r} is not a group of people (the LLM check said no)"
+        return verdict
     if not supported and llm_check is not None:
         supported = verdict.by_llm = await llm_check(item, span)
     if not supported:

@@ -15,7 +15,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import DEFAULT_MODEL, RichBuildProgress, make_model, make_tag_model, parse_model_args, progress_bars
+from .common import (
+    DEFAULT_MODEL,
+    PromptProfileOption,
+    RichBuildProgress,
+    make_model,
+    make_tag_model,
+    parse_model_args,
+    progress_bars,
+)
 
 
 def build(
@@ -46,6 +54,10 @@ def build(
         list[str] | None,
         typer.Option(help="known prompts, .csv/.jsonl (FILE:COLUMN); near-copies are dropped; adds to the spec's quality.benchmarks"),
     ] = None,
+    prompt_profile: Annotated[
+        PromptProfileOption | None,
+        typer.Option(help="prompt templates: compact (small models) or full (capable models); default: the spec's (auto)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the final summary as one JSON object on stdout")] = False,
 ) -> None:
     """Build a dataset from a domain spec: taxonomy, evidence, user groups, queries, quality gates."""
@@ -56,6 +68,8 @@ def build(
     from generators.spec import EvidenceSpec, load_spec
 
     spec, spec_text = load_spec(spec_file)
+    if prompt_profile is not None:
+        spec = spec.model_copy(update={"prompt_profile": prompt_profile.value})
     if corpus is not None:  # the command line wins over the spec, and a corpus means the corpus retriever
         evidence = spec.evidence or EvidenceSpec()
         retriever_kind = evidence.retriever if evidence.retriever != "web" else "bm25"
@@ -100,6 +114,8 @@ def build(
     table = Table(title=f"built {summary.out_dir}", show_header=False)
     for key in ("queries", "rejects", "taxonomy_nodes", "user_groups", "model_calls", "cache_hits", "tokens", "seconds"):
         table.add_row(key.replace("_", " "), str(getattr(summary, key)))
+    if summary.prompt_profile is not None:
+        table.add_row("prompt profile", summary.prompt_profile)
     if summary.evidence is not None:
         report = summary.evidence
         share = f"{report.failed_share:.0%}" if report.failed_share is not None else "n/a"

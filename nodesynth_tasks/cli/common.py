@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from rich.console import Console
@@ -50,6 +51,14 @@ class EmptyInputError(NodeSynthError):
 
 class OutputWriteError(NodeSynthError):
     """The command's output file cannot be written."""
+
+
+class PromptProfileOption(str, Enum):
+    """`--prompt-profile`: the spec's `prompt_profile` values."""
+
+    auto = "auto"
+    compact = "compact"
+    full = "full"
 
 
 def print_error(message: str) -> None:

@@ -19,6 +19,7 @@ from .calibrate import calibrate
 from .common import print_error
 from .import_ import import_app
 from .novelty import novelty
+from .prompts import prompts
 from .report import report
 from .tag import tag_app
 from .triage import triage
@@ -46,6 +47,7 @@ app = typer.Typer(
 )
 # the order of `nodesynth --help`: commands as registered, then the command groups
 app.command()(build)
+app.command()(prompts)
 app.command()(calibrate)
 app.command()(triage)
 app.command("report")(report)

@@ -72,6 +72,7 @@ COLUMNS: dict[str, str] = {
     "country": "country",
     "language": "ISO 639-1 language",
     "modality": "text-to-text, text-to-image, ...",
+    "tone": "the tone the query was written in (datasets built with `tones:`), or None",
     "demographics": "demographic groups the query's evidence names (list)",
     "occupations": "occupations the query's evidence names (list)",
     "build_id": "dataset build id",
@@ -81,7 +82,7 @@ COLUMNS: dict[str, str] = {
 
 METADATA_FIELDS = (
     "domain", "l1", "l2", "l3", "l1_id", "l2_id", "l3_id", "depth", "taxonomy_path", "user_group",
-    "country", "language", "modality", "demographics", "occupations", "build_id",
+    "country", "language", "modality", "tone", "demographics", "occupations", "build_id",
 )
 LIST_FIELDS = ("taxonomy_path", "demographics", "occupations")
 # not needed by any view and often over 1 kB; left out of metadata_extra to keep the table small

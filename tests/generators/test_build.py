@@ -24,6 +24,7 @@ countries: [ALL]
 languages: [en]
 size: {max_l1: 2, max_l2_per_l1: 2, l3_per_l2: 2, user_groups_per_l1: 1, queries_per_cell: 1}
 rubric: medical_disclosure
+prompt_profile: compact  # the compact call path, pinned; the full profile: tests/generators/test_prompt_profiles.py
 """
 
 

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 SLICE_DIMENSIONS = (
     ("l1", "L1"), ("l2", "L2"), ("l3", "L3"), ("depth", "depth"), ("user_group", "user group"), ("country", "country"),
-    ("language", "language"), ("modality", "modality"), ("demographics", "demographic"), ("occupations", "occupation"),
+    ("language", "language"), ("modality", "modality"), ("tone", "tone"), ("demographics", "demographic"),
+    ("occupations", "occupation"),
 )
 
 
@@ -81,7 +82,7 @@ def slice_gaps(s: Study, options: ReportOptions) -> View:
     top = table[table["significant"].astype(bool)].assign(size=lambda f: f["gap"].abs()).sort_values("size", ascending=False)
     top = top.drop(columns="size").head(options.top_gaps)
     description = (
-        "Each slice is one value of one dimension (an L1/L2/L3 node, depth, user group, country, language, modality, "
+        "Each slice is one value of one dimension (an L1/L2/L3 node, depth, user group, country, language, modality, tone, "
         "demographic or occupation) for one model, compared with the rest of that model's responses by a two-sided "
         f"Fisher exact test. The p-values are Holm-corrected over all {tested} slices tested; the chart lists the "
         f"largest gaps still significant at {options.alpha:g}. Slices (or their rest) with fewer than "

@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 PREFERRED_SCORER = "rubric_rater"
 STUDY_COLUMNS = (
     "source", "task", "model", "scorer", "sample_id", "epoch", "input", "failure", "score_metadata", "domain", "l1", "l2",
-    "l3", "depth", "user_group", "country", "language", "modality", "demographics", "occupations",
+    "l3", "depth", "user_group", "country", "language", "modality", "tone", "demographics", "occupations",
 )
-CATEGORY_COLUMNS = ("source", "task", "model", "scorer", "domain", "l1", "l2", "l3", "user_group", "country", "language", "modality")
+CATEGORY_COLUMNS = (
+    "source", "task", "model", "scorer", "domain", "l1", "l2", "l3", "user_group", "country", "language", "modality", "tone"
+)
 
 
 # model colours: colour-blind-safe (Okabe–Ito), then plotly's qualitative set

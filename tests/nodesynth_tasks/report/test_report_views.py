@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -223,3 +224,17 @@ def test_unknown_scorer_is_an_error(views) -> None:
     tidy, _, _, _ = views
     with pytest.raises(ReportInputError, match="scorer 'nope' is not in these logs"):
         study(tidy, ReportOptions(scorer="nope"))
+
+
+def test_tone_is_a_slice_only_when_the_dataset_has_tones(views) -> None:
+    tidy, _, tables, _ = views
+    assert "tone" not in set(tables["slice_gaps"]["dimension"])  # built without tones: no tone dimension
+    toned = tidy.assign(tone=[("formal", "emotional")[zlib.crc32(str(i).encode()) % 2] for i in tidy["sample_id"]])
+    options = ReportOptions(min_slice_n=10)
+    s = study(toned, options)
+    slices = slice_table(s, options)
+    ours = slices[slices["dimension"] == "tone"].set_index(["model", "slice"])
+    for (model, tone), row in ours.iterrows():
+        rows = s.scored[(s.scored["model"] == model) & (s.scored["tone"] == tone)]
+        assert (row["n"], row["failures"]) == (len(rows), int(rows["failure"].sum()))
+    assert set(ours.index.get_level_values("slice")) == {"formal", "emotional"}
