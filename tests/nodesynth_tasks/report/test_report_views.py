@@ -8,9 +8,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import fisher_exact
+from statsmodels.stats.contingency_tables import Table2x2
 from statsmodels.stats.multitest import multipletests
 
 from nodesynth_tasks.report import (
@@ -143,8 +145,23 @@ def test_ratio_interval_katz() -> None:
     se = math.sqrt(1 / 30 - 1 / 100 + 1 / 10 - 1 / 100)
     assert ratio == pytest.approx(3.0)
     assert (low, high) == pytest.approx((3 * math.exp(-1.959964 * se), 3 * math.exp(1.959964 * se)), rel=1e-5)
-    zero = rate_ratio(5, 50, 0, 40)  # a zero count: 0.5 added to every cell, finite and wide
+    zero = rate_ratio(5, 50, 0, 40)  # a zero count: that cell becomes 0.5, finite and wide
     assert all(math.isfinite(x) for x in zero) and zero[1] < zero[0] < zero[2]
+
+
+@pytest.mark.parametrize(("a", "n1", "c", "n2"), [(10, 10, 10, 10), (5, 50, 0, 40), (0, 30, 0, 20), (12, 12, 3, 40),
+                                                  (7, 20, 40, 40), (30, 100, 10, 100), (1, 9, 2, 11)])
+def test_ratio_interval_is_statsmodels_with_its_zero_correction(a: int, n1: int, c: int, n2: int) -> None:
+    table = Table2x2(np.array([[a, n1 - a], [c, n2 - c]]), shift_zeros=True)
+    ratio, low, high = rate_ratio(a, n1, c, n2)
+    # the ratio of the two rates as shown; with a zero count, the corrected table's
+    assert ratio == pytest.approx((a / n1) / (c / n2) if a and c else table.riskratio)
+    assert (low, high) == pytest.approx(table.riskratio_confint(alpha=0.05))
+    assert low < high  # never a point, even at 100% on both sides
+
+
+def test_ratio_at_100_percent_is_not_a_point() -> None:
+    assert rate_ratio(10, 10, 10, 10) == pytest.approx((1.0, 0.826, 1.211), abs=1e-3)
 
 
 def test_benchmark_ratio(views, report_logs: ReportLogs) -> None:
