@@ -267,9 +267,10 @@ def _format(column: str, value: Any) -> tuple[str, bool]:
             return (f"{value:.3g}" if value >= 0.001 else f"{value:.1e}"), False
         if column.startswith(("ratio", "kappa")) or column in ("odds_ratio", "lift"):
             return f"{value:.2f}", False
+        if column in ("gap", "difference"):  # a difference of two rates: percentage points, not a percentage
+            return f"{'+' if value > 0 else ''}{value * 100:.1f} pts", False
         if _RATE.search(column) and "ratio" not in column:
-            sign = "+" if column in ("gap", "difference") and value > 0 else ""
-            return f"{sign}{value * 100:.1f}%", False
+            return f"{value * 100:.1f}%", False
         if value.is_integer():
             return f"{int(value):,}", False
         return f"{value:.3g}", False

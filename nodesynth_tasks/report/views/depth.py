@@ -52,6 +52,7 @@ def depth_ablation(s: Study, options: ReportOptions) -> View:
         fisher = tests_table["test"].str.startswith("Fisher")
         tests_table["p_holm"] = tests_table["p_value"]
         tests_table.loc[fisher, "p_holm"] = holm(tests_table.loc[fisher, "p_value"]).adjusted
+        tests_table["correction"] = np.where(fisher, f"Holm over {int(fisher.sum())} models", "none: one test")
         tests_table["significant"] = tests_table["p_holm"] < options.alpha
     figure = go.Figure()
     for depth, color, name in ((2, "#9ecae1", "depth 2 (from L2 nodes)"), (3, "#08519c", "depth 3 (from L3 nodes)")):

@@ -105,8 +105,8 @@ def slice_gaps(s: Study, options: ReportOptions) -> View:
         marker={"size": 10, "color": [s.colors.get(m, "#333") for m in top["model"]]},
         error_x={"type": "data", "symmetric": False, "array": top["ci_high"] - top["rate"], "arrayminus": top["rate"] - top["ci_low"],
                  "color": "#333", "thickness": 1.2},
-        customdata=np.stack([top["n"], top["gap"], top["p_holm"]], axis=-1),
-        hovertemplate="%{y}<br>slice %{x:.1%} (n=%{customdata[0]})<br>gap %{customdata[1]:+.1%}, Holm p=%{customdata[2]:.2g}"
+        customdata=np.stack([top["n"], top["gap"] * 100, top["p_holm"]], axis=-1),
+        hovertemplate="%{y}<br>slice %{x:.1%} (n=%{customdata[0]})<br>gap %{customdata[1]:+.1f} pts, Holm p=%{customdata[2]:.2g}"
         "<extra></extra>",
     ))
     _style(figure, height=max(300, 30 * len(top) + 140), xaxis={"tickformat": ".0%", "title": "failure rate", "rangemode": "tozero"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -240,3 +241,22 @@ def test_unknown_scorer_is_an_error(views) -> None:
     tidy, _, _, _ = views
     with pytest.raises(ReportInputError, match="scorer 'nope' is not in these logs"):
         study(tidy, ReportOptions(scorer="nope"))
+
+
+def test_pooled_depth_test_is_one_test_and_differences_are_points(views) -> None:
+    from nodesynth_tasks.report.html import table_html
+
+    _, s, tables, built = views
+    tests = tables["depth_tests"]
+    pooled = tests[~tests["test"].str.startswith("Fisher")].iloc[0]
+    assert pooled["correction"] == "none: one test"
+    assert set(tests.loc[tests["test"].str.startswith("Fisher"), "correction"]) == {"Holm over 3 models"}
+    [depth_line] = [line for line in key_findings(built, s) if line.startswith("Depth:")]
+    per_query = depth_line.split("over all models, per query")[1]
+    assert per_query.startswith(" (one test)") and "Holm" not in per_query
+    assert re.search(r"\(\+\d+\.\d pts to \+\d+\.\d pts\)|\([+-]\d+\.\d pts to [+-]\d+\.\d pts\)", depth_line)
+    # in the tables, a difference of two rates is in percentage points, a rate in per cent
+    page = table_html(tests) + table_html(tables["slice_gaps"])
+    shown = {("+" if d > 0 else "") + f"{d * 100:.1f} pts" for d in tests["difference"]}
+    assert all(text in page for text in shown)
+    assert not re.search(r"<td>[+-]\d+\.\d%</td>", page)  # no signed per cent left
