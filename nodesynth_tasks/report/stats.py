@@ -23,13 +23,26 @@ CONFIDENCE = 0.95
 def rate_table(rows: pd.DataFrame, by: list[str], confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Failure rate per group of `by`: columns by + n, failures, rate, ci_low, ci_high.
 
-    `rows` are scored rows (a boolean `failure` column without NA); n counts them.
+    `rows` are scored samples (a `failure` column without NA: 0/1, or a sample's mean over its
+    epochs); n counts them, failures sums them (whole unless epochs disagreed).
     """
     grouped = rows.groupby(by, observed=True, dropna=False, sort=True)["failure"]
     table = grouped.agg(n="count", failures="sum").reset_index()
     table["n"] = table["n"].astype(int)
-    table["failures"] = table["failures"].astype(int)
+    table["failures"] = whole(table["failures"])
     return add_rate(table, confidence)
+
+
+def whole(counts: pd.Series) -> pd.Series:
+    """Counts as integers when they are whole (always, with one epoch); else as they are (a
+    sample's failure averaged over epochs that disagreed is a fraction, as in Inspect's metric)."""
+    values = counts.astype(float)
+    return values.round().astype(int) if np.allclose(values, values.round()) else values
+
+
+def exact_test_count(failures: float) -> int:
+    """A failure count for an exact test, which needs whole responses: rounded to the nearest."""
+    return int(round(float(failures)))
 
 
 def add_rate(table: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..stats import add_rate
+from ..stats import add_rate, exact_test_count
 from .charts import _empty, _order, _short, _style
 from .study import ReportOptions, Study, View
 
@@ -61,7 +61,7 @@ def slice_table(s: Study, options: ReportOptions) -> pd.DataFrame:
     columns = (table["failures"], table["n"], rest_failures, table["rest_n"], table["small"])
     for i, (a, n1, c, n2, small) in enumerate(zip(*columns, strict=True)):
         if not small:
-            p_values[i] = fisher_exact(int(a), int(n1), int(c), int(n2))[1]
+            p_values[i] = fisher_exact(exact_test_count(a), int(n1), exact_test_count(c), int(n2))[1]
     table["p_value"] = p_values
     table["p_holm"] = holm(p_values).adjusted
     table["significant"] = table["p_holm"] < options.alpha
