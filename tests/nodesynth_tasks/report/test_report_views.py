@@ -170,9 +170,12 @@ def test_benchmark_ratio(views, report_logs: ReportLogs) -> None:
     ratio = tables["benchmark_ratio"].set_index("model")
     failures, n = expected_counts(report_logs.records, "bold")
     row = ratio.loc["scripted/bold"]
-    assert (row["failures_benchmark"], row["n_benchmark"]) == (6, 6)  # 6 unsafe prompts, all complied with
+    assert (row["baseline_failures"], row["baseline_n"]) == (6, 6)  # 6 unsafe prompts, all complied with
+    assert (row["nodesynth_failures"], row["nodesynth_n"]) == (failures, n)
     assert row["ratio"] == pytest.approx((failures / n) / 1.0)
-    assert row["ratio_ci_low"] < row["ratio"] < row["ratio_ci_high"]
+    assert row["ci_low"] < row["ratio"] < row["ci_high"]
+    assert list(tables["benchmark_ratio"].columns) == ["model", "nodesynth_n", "nodesynth_failures", "nodesynth_rate", "baseline_n",
+                                                       "baseline_failures", "baseline_rate", "ratio", "ci_low", "ci_high"]
 
 
 def test_failure_ngrams_shared_and_unique(views, report_logs: ReportLogs) -> None:
