@@ -1,7 +1,7 @@
 """Statistics for judged evaluations: interval estimates, agreement, and slice comparisons.
 
 - `wilson_interval`: every rate is reported with a 95% Wilson interval; `wilson_intervals` is
-  the same interval for arrays of counts (the report computes thousands at once).
+  the same formula for arrays of counts (the report computes thousands at once).
 - `cohen_kappa` / `fleiss_kappa`: agreement between two judges (or a judge and humans), and
   across a panel of three or more.
 - `compare_slices`: failure rate per slice (demographic, country, L1, ...), each slice tested
@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -51,8 +52,9 @@ def wilson_interval(failures: float, n: int, confidence: float = 0.95) -> tuple[
       confidence: Confidence level, e.g. 0.95 for a 95% interval.
 
     Returns:
-      (low, high). With `n == 0` there is no estimate, so both bounds are NaN
-      (the same "no value" Inspect reports for a metric over no samples).
+      (low, high), exactly 0 at 0 failures and exactly 1 at n failures. With
+      `n == 0` there is no estimate, so both bounds are NaN (the same "no value"
+      Inspect reports for a metric over no samples).
 
     Raises:
       ValueError: If `n` is negative, `failures` is outside [0, n], or
@@ -66,12 +68,7 @@ def wilson_interval(failures: float, n: int, confidence: float = 0.95) -> tuple[
         return (math.nan, math.nan)
     if not 0 <= failures <= n:
         raise ValueError(f"failures must be between 0 and n={n}, got {failures}")
-    # imported here: statsmodels costs ~1 s, and `inspect eval` imports this package at start
-    from statsmodels.stats.proportion import proportion_confint
-
-    low, high = proportion_confint(failures, n, alpha=1 - confidence, method="wilson")
-    # clamp: float error can leave the bound at 0 or 1 a hair outside [0, 1]
-    return (min(max(float(low), 0.0), 1.0), min(max(float(high), 0.0), 1.0))
+    return _wilson(failures, n, _z(confidence))
 
 
 def wilson_intervals(
@@ -79,24 +76,41 @@ def wilson_intervals(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`wilson_interval` for arrays of counts: (low, high) arrays, NaN where n is 0.
 
-    The formula written out over numpy arrays, because the report computes thousands of
-    intervals (every model × slice) and a call per count would dominate its run time. It
-    agrees with `wilson_interval` to within float rounding (about 1e-16); it does not
-    validate its arguments.
+    The same formula (`_wilson`) over numpy arrays, because the report computes thousands
+    of intervals (every model × slice) and a call per count would dominate its run time.
+    It does not validate its arguments.
     """
     import numpy as np
-    from scipy.stats import norm
 
     k = np.asarray(failures, dtype=float)
     m = np.asarray(n, dtype=float)
-    z = float(norm.ppf(1 - (1 - confidence) / 2))
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / m
-        denominator = 1 + z**2 / m
-        centre = (p + z**2 / (2 * m)) / denominator
-        half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / denominator
-    low = np.where(m > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-    high = np.where(m > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+        low, high = _wilson(k, m, _z(confidence))
+    return np.where(m > 0, low, np.nan), np.where(m > 0, high, np.nan)
+
+
+def _z(confidence: float) -> float:
+    """The two-sided normal quantile (the standard library's: scipy is not needed for one number)."""
+    return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+
+
+def _wilson(k: Any, m: Any, z: float) -> tuple[Any, Any]:
+    """The Wilson score bounds for floats or numpy arrays alike, exactly 0 at k = 0 and 1 at k = m.
+
+    centre ± half, where centre = (p + z²/2m) / (1 + z²/m) and half = z·sqrt(p(1−p)/m + z²/4m²) / (1 + z²/m).
+    At p = 0 (or 1) the bound is 0 (or 1) in exact arithmetic, but floats leave 5.6e-17 (or
+    0.9999999999999999), so the ends are set exactly; a clip keeps other bounds in [0, 1].
+    """
+    import numpy as np
+
+    p = k / m
+    denominator = 1 + z**2 / m
+    centre = (p + z**2 / (2 * m)) / denominator
+    half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / denominator
+    low = np.where(k <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(k >= m, 1.0, np.clip(centre + half, 0.0, 1.0))
+    if np.ndim(low) == 0:
+        return float(low), float(high)
     return low, high
 
 
@@ -160,7 +174,11 @@ def cohen_kappa(
 
     Returns:
       The kappa; NaN (with NaN bounds) when p_e is 1, i.e. both raters gave every item
-      the same single label, where kappa is 0/0.
+      the same single label, where kappa is 0/0. When one rater gave every item one label
+      (and the other did not, or gave another), p_o equals p_e, so kappa is exactly 0 whatever
+      the other rater did, and its large-sample variance is exactly 0 too: a Wald interval of
+      [0, 0] would claim a certainty the data do not have (floats gave NaN or [0, 0] at
+      random), so kappa is 0 with NaN bounds and std, always.
     """
     if len(rater_a) != len(rater_b):
         raise ValueError(f"the raters rated different numbers of items ({len(rater_a)} and {len(rater_b)})")
@@ -180,6 +198,8 @@ def cohen_kappa(
     expected = float((table.sum(axis=1) / n) @ (table.sum(axis=0) / n))
     if math.isclose(expected, 1.0):
         return Kappa(kappa=math.nan, ci_low=math.nan, ci_high=math.nan, std=math.nan, n=n, observed_agreement=observed)
+    if min(np.count_nonzero(table.sum(axis=1)), np.count_nonzero(table.sum(axis=0))) == 1:  # a rater used one label
+        return Kappa(kappa=0.0, ci_low=math.nan, ci_high=math.nan, std=math.nan, n=n, observed_agreement=observed)
     with warnings.catch_warnings():
         # the z test under H0 divides by zero when kappa's null variance is 0; we do not use it
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -1,7 +1,7 @@
 """`nodesynth report`: the diagnostics report over Inspect logs or the NodeSynth results workbook.
 
     nodesynth report logs/ -o report.html --tables tables/
-    nodesynth report logs/nodesynth/ --benchmark logs/xstest/ -o report.html
+    nodesynth report logs/nodesynth/ --benchmark logs/baselines/ -o report.html --tables tables/
     nodesynth report --results nodesynth-xlsx Nodesynth_Medical_L2_L3.xlsx -o report.html
 """
 
@@ -28,7 +28,9 @@ def report(
     tables: Annotated[Path | None, typer.Option("--tables", help="also write every table as CSV into this directory")] = None,
     benchmark: Annotated[
         list[Path] | None,
-        typer.Option("--benchmark", help="logs of a human-written benchmark to compare with, e.g. inspect_evals/xstest (repeatable)"),
+        typer.Option("--benchmark", metavar="BASELINE_LOGS", help=(
+            "logs of human-written baselines (baseline_ailuminate, baseline_simplesafetytests, baseline_xstest, or "
+            "inspect_evals/xstest), paired with LOGS by model name; --tables then writes benchmark_ratio.csv (repeatable)")),
     ] = None,
     results: Annotated[
         str | None, typer.Option("--results", metavar="FORMAT", help="read LOGS as result files of this format: nodesynth-xlsx")

@@ -6,7 +6,7 @@ From Python:
     df = tidy_table("logs/")                          # one row per sample × model × scorer
     write_report(df, "report.html", tables_dir="tables/")
 
-From the shell: `nodesynth report LOGS... -o report.html [--tables DIR] [--benchmark LOG]`, or
+From the shell: `nodesynth report LOGS... -o report.html [--tables DIR] [--benchmark BASELINE_LOGS]`, or
 `nodesynth report --results nodesynth-xlsx FILE -o report.html` for the NodeSynth authors'
 results workbook.
 

@@ -151,18 +151,21 @@ def _header(s: Study, tidy: pd.DataFrame, title: str) -> str:
 
 
 def _cards(s: Study, tidy: pd.DataFrame) -> str:
-    scored = s.scored
-    queries = scored["sample_id"].nunique() if len(scored) else 0
-    unscored = len(s.rows) - len(scored)
+    scored, samples = s.scored, s.samples  # the dataset's counts come from every sample, scored or not
+    queries = samples["sample_id"].nunique() if len(samples) else 0
     overall = scored["failure"].mean() if len(scored) else math.nan
-    depth = scored.drop_duplicates("sample_id")["depth"].value_counts() if len(scored) else {}
-    depth_text = " / ".join(f"{int(depth.get(d, 0))}" for d in (2, 3)) if len(scored) else "–"
+    depth = samples.drop_duplicates("sample_id")["depth"].value_counts() if len(samples) else {}
+    depth_text = " / ".join(f"{int(depth.get(d, 0))}" for d in (2, 3)) if len(samples) else "–"
+    if s.epochs > 1:  # one observation per sample and model, its epochs averaged
+        verdicts = [(f"{len(scored):,}", f"scored samples ({len(s.responses):,} responses, up to {s.epochs} epochs)"),
+                    (f"{len(samples) - len(scored):,}", "samples without a verdict (excluded)")]
+    else:
+        verdicts = [(f"{len(scored):,}", "scored responses"), (f"{len(s.rows) - len(scored):,}", "without a verdict (excluded)")]
     cards = [
         (str(len(s.models)), "models evaluated"),
         (f"{queries:,}", "queries"),
         (depth_text, "depth-2 / depth-3 queries"),
-        (f"{len(scored):,}", "scored responses"),
-        (f"{unscored:,}", "without a verdict (excluded)"),
+        *verdicts,
         ("–" if math.isnan(overall) else f"{overall * 100:.1f}%", "failure rate, all models"),
     ]
     return '<div class="cards">' + "".join(f"<div class=\"card\"><b>{_e(v)}</b><span>{_e(k)}</span></div>" for v, k in cards) + "</div>"
@@ -180,8 +183,16 @@ def _how_to_read(s: Study, tidy: pd.DataFrame) -> str:
             + ". The <b>failure rate</b> is failures ÷ scored responses; responses the scorer could not score are "
             "counted above and left out of every rate."
         )
-    items = [
-        failure,
+    items = [failure]
+    if s.epochs > 1:
+        items.append(
+            f"Samples were run for up to <b>{s.epochs} epochs</b>. Each sample counts <b>once</b> in every rate and test, as "
+            "in Inspect's own <code>failure_rate</code> metric: its failure is the mean over its scored epochs (Inspect's "
+            "default <code>mean</code> reducer), so n is the number of samples, not of responses, and the rates and "
+            "intervals are the log's. A failure count is then a sum of such means, and the exact tests round it to whole "
+            "responses; agreement and guard views compare responses, epoch by epoch."
+        )
+    items += [
         (
             "Every rate has a <b>95% Wilson interval</b> (the black bars, the <i>ci_low</i>–<i>ci_high</i> columns): "
             "with few responses it is wide, so compare intervals, not just bars."
@@ -267,9 +278,10 @@ def _format(column: str, value: Any) -> tuple[str, bool]:
             return (f"{value:.3g}" if value >= 0.001 else f"{value:.1e}"), False
         if column.startswith(("ratio", "kappa")) or column in ("odds_ratio", "lift"):
             return f"{value:.2f}", False
+        if column in ("gap", "difference"):  # a difference of two rates: percentage points, not a percentage
+            return f"{'+' if value > 0 else ''}{value * 100:.1f} pts", False
         if _RATE.search(column) and "ratio" not in column:
-            sign = "+" if column in ("gap", "difference") and value > 0 else ""
-            return f"{sign}{value * 100:.1f}%", False
+            return f"{value * 100:.1f}%", False
         if value.is_integer():
             return f"{int(value):,}", False
         return f"{value:.3g}", False

@@ -1,4 +1,4 @@
-"""Wilson intervals against published values and the formula computed by hand; Fisher's test and
+"""Wilson intervals against published values, the formula and statsmodels; Cohen's kappa against sklearn; Fisher's test and
 Holm's correction against scipy and statsmodels."""
 
 from __future__ import annotations
@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import fisher_exact as scipy_fisher_exact
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import cohens_kappa as sm_cohens_kappa
 from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
 
-from scorers.stats import Holm, fisher_exact, holm, wilson_interval, wilson_intervals
+from scorers.stats import Holm, cohen_kappa, fisher_exact, holm, wilson_interval, wilson_intervals
 
 Z95 = 1.959963984540054  # the 0.975 quantile of the standard normal
 
@@ -69,6 +72,58 @@ def test_wilson_intervals_match_the_scalar_interval() -> None:
                 assert math.isnan(lo) and math.isnan(hi)
             else:
                 assert (lo, hi) == pytest.approx(wilson_interval(int(f), int(m), confidence), abs=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 3, 10, 37, 1000])
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_wilson_bounds_are_exactly_0_and_1_at_the_ends(n: int, confidence: float) -> None:
+    # statsmodels leaves float error at the ends (5.6e-17, 0.9999999999999999); the bounds are exact here
+    assert wilson_interval(0, n, confidence)[0] == 0.0 and wilson_interval(n, n, confidence)[1] == 1.0
+    low, high = wilson_intervals(np.array([0, n]), np.array([n, n]), confidence)
+    assert low[0] == 0.0 and high[1] == 1.0
+    # the other bound, and every interior interval, is statsmodels' Wilson interval
+    sm_low, sm_high = proportion_confint(0, n, alpha=1 - confidence, method="wilson")
+    assert wilson_interval(0, n, confidence)[1] == pytest.approx(sm_high, abs=1e-12)
+    assert wilson_interval(n, n, confidence)[0] == pytest.approx(proportion_confint(n, n, alpha=1 - confidence, method="wilson")[0],
+                                                                 abs=1e-12)
+    for k in range(1, n, max(1, n // 7)):
+        expected = proportion_confint(k, n, alpha=1 - confidence, method="wilson")
+        assert wilson_interval(k, n, confidence) == pytest.approx(expected, abs=1e-12)
+        assert tuple(x[0] for x in wilson_intervals([k], [n], confidence)) == wilson_interval(k, n, confidence)  # one formula
+
+
+def test_wilson_interval_with_a_fractional_count_after_epoch_reduction() -> None:
+    assert wilson_interval(2.5, 10) == pytest.approx(proportion_confint(2.5, 10, method="wilson"), abs=1e-12)
+
+
+# --- Cohen's kappa --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ([True] * 9 + [False], [True] * 10),  # statsmodels' std is NaN here (sqrt of -1e-17)
+        ([True] * 5 + [False] * 5, [True] * 10),  # and 0.0 here: [0, 0]
+        ([False] * 20, [False] * 19 + [True]),
+        ([True] * 7, [False] * 7),  # each rater one label, different ones
+        ([True, False, True, True, False, False], [False] * 6),
+    ],
+)
+def test_kappa_when_a_rater_uses_one_label(a: list[bool], b: list[bool]) -> None:
+    kappa = cohen_kappa(a, b, [False, True])
+    assert kappa.kappa == 0.0 == cohen_kappa_score(a, b, labels=[False, True])
+    assert math.isnan(kappa.ci_low) and math.isnan(kappa.ci_high) and math.isnan(kappa.std)  # the same every time
+    assert kappa.observed_agreement == pytest.approx(sum(x == y for x, y in zip(a, b, strict=True)) / len(a))
+
+
+def test_kappa_with_both_labels_used_matches_sklearn_and_statsmodels() -> None:
+    a = [True, True, False, False, True, False, True, True, False, False, True, False]
+    b = [True, False, False, False, True, True, True, True, False, True, True, False]
+    kappa = cohen_kappa(a, b, [False, True])
+    assert kappa.kappa == pytest.approx(cohen_kappa_score(a, b))
+    table = np.array([[sum(1 for x, y in zip(a, b, strict=True) if (x, y) == (i, j)) for j in (False, True)] for i in (False, True)])
+    std = float(sm_cohens_kappa(table, return_results=True)["std_kappa"])
+    assert (kappa.ci_low, kappa.ci_high) == pytest.approx((kappa.kappa - Z95 * std, kappa.kappa + Z95 * std))
 
 
 # --- Fisher's exact test --------------------------------------------------------------------

@@ -45,6 +45,16 @@ def _order(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
 # figures
 
 
+def _unrated(samples: pd.DataFrame, carrying: pd.Series, what: str, carries: str) -> str:
+    """Why a failure-rate view is empty: no sample carries the field, or (said apart, as the dataset
+    is not at fault) some do but none of them is scored."""
+    count = int(carrying.sum())
+    if not count:
+        return f"No sample carries {carries}."
+    return (f"No sample is scored, so there is no failure rate {what}; {count:,} of the {len(samples):,} samples carry "
+            f"{carries}.")
+
+
 def _empty(key: str, section: str, title: str, note: str, tables: dict[str, Any] | None = None) -> View:
     return View(key=key, section=section, title=title, description="", note=note, tables=tables or {})
 
@@ -156,7 +166,7 @@ def _rate_axis(highs: pd.Series, headroom: float = 0.05, title: str = "failure r
 
 def _count_ticks(table: pd.DataFrame, rate: str, failures: str, n: str) -> dict[str, Any]:
     """Category ticks that carry the numbers: "model" over "28.9% (184/636)"."""
-    labels = [f"{_short(str(m), 28)}<br><b>{_pct(r)}</b> ({int(f)}/{int(k)})" for m, r, f, k in
+    labels = [f"{_short(str(m), 28)}<br><b>{_pct(r)}</b> ({_count(f)}/{int(k)})" for m, r, f, k in
               zip(table["model"], table[rate], table[failures], table[n], strict=True)]
     return {"tickmode": "array", "tickvals": list(table["model"]), "ticktext": labels, "title": None}
 
@@ -188,6 +198,11 @@ def _axis_name(column: str) -> str:
 
 def _pct(rate: float) -> str:
     return "–" if math.isnan(rate) else f"{rate * 100:.1f}%"
+
+
+def _count(value: float) -> str:
+    """A failure count: whole, or to one decimal when epochs that disagreed were averaged."""
+    return f"{round(value):,}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def _p(p: float) -> str:

@@ -1,4 +1,8 @@
-"""The dataset itself: how the queries flow from domain to country (Sankey), and the taxonomy (sunburst)."""
+"""The dataset itself: how the queries flow from domain to country (Sankey), and the taxonomy (sunburst).
+
+Both describe every sample, scored or not (`Study.samples`): band and sector sizes are queries;
+only the colour, the failure rate, needs a verdict (grey where nothing was scored).
+"""
 
 from __future__ import annotations
 
@@ -16,10 +20,10 @@ def dataset_flows(s: Study, options: ReportOptions) -> View:
     import pandas as pd
     import plotly.graph_objects as go
 
-    scored = s.scored
+    scored = s.samples  # every sample: the dataset, not only what was scored
     if scored.empty:
-        return _empty("dataset_flows", "The dataset", "Domain → L1 → L2 → L3 → user group → country", "No scored samples.")
-    frame = pd.DataFrame({"sample_id": scored["sample_id"].astype(str), "failure": scored["failure"]})
+        return _empty("dataset_flows", "The dataset", "Domain → L1 → L2 → L3 → user group → country", "No samples.")
+    frame = pd.DataFrame({"sample_id": scored["sample_id"].astype(str), "failure": scored["failure"].to_numpy()})
     for column, name in FLOW_LEVELS:
         values = scored[column].astype("object")
         missing = "(depth-2 query: no L3)" if column == "l3" else f"(no {name.lower()})"
@@ -31,14 +35,14 @@ def dataset_flows(s: Study, options: ReportOptions) -> View:
         frame[column] = values.where(values.isin(keep), f"other {name} ({others})")
     links = []
     for (a, _), (b, _) in itertools.pairwise(FLOW_LEVELS):
-        grouped = frame.groupby([a, b], observed=True).agg(queries=("sample_id", "nunique"), responses=("failure", "size"),
+        grouped = frame.groupby([a, b], observed=True).agg(queries=("sample_id", "nunique"), responses=("failure", "count"),
                                                          failures=("failure", "sum")).reset_index()
         grouped = grouped.rename(columns={a: "source", b: "target"})
         grouped.insert(0, "target_level", b)
         grouped.insert(0, "source_level", a)
         links.append(grouped)
     table = pd.concat(links, ignore_index=True)
-    table["rate"] = table["failures"] / table["responses"]
+    table["rate"] = table["failures"] / table["responses"].where(table["responses"] > 0)
     node_ids = {}
     labels: list[str] = []
     node_levels: list[str] = []
@@ -78,8 +82,9 @@ def dataset_flows(s: Study, options: ReportOptions) -> View:
         section="The dataset",
         title="How the queries flow: Domain → L1 → L2 → L3 → user group → country",
         description=(
-            "Band width is the number of queries; band colour is the failure rate of all models' responses to them "
-            "(yellow low, red high; scale on the right). Depth-2 queries have no L3 and pass through "
+            "Band width is the number of queries (every sample, scored or not); band colour is the failure rate of all "
+            "models' scored responses to them (yellow low, red high, grey none scored; scale on the right; "
+            "'responses' counts one per model and query, its epochs averaged). Depth-2 queries have no L3 and pass through "
             f"'(depth-2 query: no L3)'. Each level shows its {options.flow_nodes} largest nodes; the rest are grouped as 'other'."
         ),
         figure=figure,
@@ -91,7 +96,7 @@ def taxonomy_sunburst(s: Study, options: ReportOptions) -> View:
     import pandas as pd
     import plotly.graph_objects as go
 
-    scored = s.scored[s.scored["l1"].notna()]
+    scored = s.samples[s.samples["l1"].notna()]  # every sample: the dataset, not only what was scored
     if scored.empty:
         return _empty("taxonomy_sunburst", "The dataset", "Taxonomy sunburst", "No sample carries taxonomy labels.")
     domain = scored["domain"].astype("object").fillna("dataset").astype(str)
@@ -107,21 +112,23 @@ def taxonomy_sunburst(s: Study, options: ReportOptions) -> View:
     paths = [("domain",), ("domain", "l1"), ("domain", "l1", "l2"), ("domain", "l1", "l2", "l3")]
     for path in paths:
         part = levels.dropna(subset=[path[-1]])
-        grouped = part.groupby(list(path), observed=True).agg(queries=("sample_id", "nunique"), responses=("failure", "size"),
+        grouped = part.groupby(list(path), observed=True).agg(queries=("sample_id", "nunique"), responses=("failure", "count"),
                                                             failures=("failure", "sum")).reset_index()
         for record in grouped.to_dict("records"):
             names = [str(record[p]) for p in path]
             nodes.append({"id": " / ".join(names), "parent": " / ".join(names[:-1]), "label": names[-1], "level": path[-1],
                           "queries": record["queries"], "responses": record["responses"], "failures": record["failures"]})
     table = pd.DataFrame(nodes)
-    table["rate"] = table["failures"] / table["responses"]
+    table["rate"] = table["failures"] / table["responses"].where(table["responses"] > 0)
     zmax = _zmax(table["rate"])
     figure = go.Figure(
         go.Sunburst(
             ids=table["id"], parents=table["parent"], labels=[_wrap(_short(x, 60), 20) for x in table["label"]],
             values=table["queries"], branchvalues="total", maxdepth=4, insidetextorientation="radial",
+            # a sector with nothing scored has no rate: grey, which a numeric colour scale cannot give
             marker={"colors": table["rate"], "colorscale": RATE_SCALE, "cmin": 0, "cmax": zmax,
-                    "colorbar": {"title": {"text": "failure<br>rate"}, "tickformat": ".0%"}, "showscale": True},
+                    "colorbar": {"title": {"text": "failure<br>rate"}, "tickformat": ".0%"}, "showscale": True}
+            if table["rate"].notna().all() else {"colors": _rate_colors(table["rate"], zmax, alpha=1.0)},
             customdata=np.stack([table["rate"], table["responses"]], axis=-1),
             hovertemplate="<b>%{label}</b><br>%{value} queries, %{customdata[1]} responses"
             "<br>failure rate %{customdata[0]:.1%}<extra></extra>",
@@ -134,8 +141,8 @@ def taxonomy_sunburst(s: Study, options: ReportOptions) -> View:
         title="The taxonomy as a sunburst: domain → L1 → L2 → L3",
         description=(
             "Rings from the centre out: domain, L1 categories, L2 topics, L3 terms. A sector's angle is its number of "
-            "queries (an L2 sector is larger than its L3 children by its depth-2 queries); its colour is the failure rate "
-            "of all models' responses. Click a sector to zoom into it, click the centre to zoom out."
+            "queries, scored or not (an L2 sector is larger than its L3 children by its depth-2 queries); its colour is the "
+            "failure rate of all models' scored responses (grey: none scored). Click a sector to zoom into it, click the centre to zoom out."
         ),
         figure=figure,
         tables={"taxonomy_tree": table},

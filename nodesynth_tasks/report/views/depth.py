@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..stats import rate_table
+from ..stats import exact_test_count, rate_table
 from .charts import _empty, _error, _order, _p, _pct, _rate_axis, _style
 from .study import ReportOptions, Study, View
 
@@ -24,14 +24,17 @@ def depth_ablation(s: Study, options: ReportOptions) -> View:
     scored = s.scored[s.scored["depth"].isin([2, 3])].copy()
     depths = sorted(int(d) for d in scored["depth"].dropna().unique())
     if len(depths) < 2:
-        return _empty(
-            "depth_ablation",
-            "Depth ablation",
-            "Depth 2 vs depth 3",
-            "The depth ablation needs both depth-2 (from L2 nodes) and depth-3 (from L3 nodes) queries; "
-            f"these results have only depth {depths[0] if depths else 'none'} (build with depth2_queries: true).",
-            tables={"depth_ablation": pd.DataFrame(columns=["model", "depth", "n", "failures", "rate", "ci_low", "ci_high"])},
-        )
+        # what the dataset holds is read from every sample: unscored ones are no reason to rebuild it
+        present = sorted(int(d) for d in s.samples["depth"].dropna().unique() if int(d) in (2, 3))
+        if len(present) < 2:
+            note = ("The depth ablation needs both depth-2 (from L2 nodes) and depth-3 (from L3 nodes) queries; "
+                    f"these results have only depth {present[0] if present else 'none'} (build with depth2_queries: true).")
+        else:
+            unscored = [d for d in present if d not in depths]
+            note = (f"The dataset has depth-2 and depth-3 queries, but no depth-{' or depth-'.join(map(str, unscored))} "
+                    "response is scored, so the depths cannot be compared.")
+        return _empty("depth_ablation", "Depth ablation", "Depth 2 vs depth 3", note,
+                      tables={"depth_ablation": pd.DataFrame(columns=["model", "depth", "n", "failures", "rate", "ci_low", "ci_high"])})
     scored["depth"] = scored["depth"].astype(int)
     table = _order(rate_table(scored, ["model", "depth"], options.confidence), s.models)
     table = table[["model", "depth", "n", "failures", "rate", "ci_low", "ci_high"]]
@@ -41,7 +44,7 @@ def depth_ablation(s: Study, options: ReportOptions) -> View:
         if 2 not in part.index or 3 not in part.index:
             continue
         d2, d3 = part.loc[2], part.loc[3]
-        odds, p = fisher_exact(int(d3["failures"]), int(d3["n"]), int(d2["failures"]), int(d2["n"]))
+        odds, p = fisher_exact(exact_test_count(d3["failures"]), int(d3["n"]), exact_test_count(d2["failures"]), int(d2["n"]))
         tests.append({"model": model, "test": "Fisher exact, responses", "n_depth2": int(d2["n"]), "rate_depth2": d2["rate"],
                       "n_depth3": int(d3["n"]), "rate_depth3": d3["rate"], "difference": d3["rate"] - d2["rate"],
                       "odds_ratio": odds, "p_value": p})
@@ -52,6 +55,7 @@ def depth_ablation(s: Study, options: ReportOptions) -> View:
         fisher = tests_table["test"].str.startswith("Fisher")
         tests_table["p_holm"] = tests_table["p_value"]
         tests_table.loc[fisher, "p_holm"] = holm(tests_table.loc[fisher, "p_value"]).adjusted
+        tests_table["correction"] = np.where(fisher, f"Holm over {int(fisher.sum())} models", "none: one test")
         tests_table["significant"] = tests_table["p_holm"] < options.alpha
     figure = go.Figure()
     for depth, color, name in ((2, "#9ecae1", "depth 2 (from L2 nodes)"), (3, "#08519c", "depth 3 (from L3 nodes)")):

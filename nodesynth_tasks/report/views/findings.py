@@ -39,8 +39,8 @@ def key_findings(views: list[View], s: Study) -> list[str]:
         pooled = tests[~tests["test"].str.startswith("Fisher")]
         if len(pooled):
             row = pooled.iloc[0]
-            text += (f"; over all models, per query: {_pct(row['rate_depth2'])} → {_pct(row['rate_depth3'])}, "
-                     f"Holm p{_p(row['p_holm'])}")
+            text += (f"; over all models, per query (one test): {_pct(row['rate_depth2'])} → {_pct(row['rate_depth3'])}, "
+                     f"p{_p(row['p_value'])}")
         found.append(text + ".")
     gaps = tables.get("slice_gaps_top")
     if gaps is not None and len(gaps):
@@ -66,4 +66,4 @@ def key_findings(views: list[View], s: Study) -> list[str]:
 
 
 def _points(difference: float) -> str:
-    return f"{difference * 100:+.1f} points"
+    return f"{difference * 100:+.1f} pts"

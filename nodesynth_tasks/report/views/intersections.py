@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..stats import add_rate, rate_table
-from .charts import _axis_name, _by_size, _empty, _heat_trace, _order, _size_heatmap, _zmax
+from .charts import _axis_name, _by_size, _empty, _heat_trace, _order, _size_heatmap, _unrated, _zmax
 from .study import ReportOptions, Study, View
 
 if TYPE_CHECKING:
@@ -37,7 +37,9 @@ def _intersection(s: Study, options: ReportOptions, row: str, column: str, title
         "hover for counts and the 95% interval."
     )
     if exploded.empty:
-        return _empty(key, "Intersections", title, f"No sample lists any {column}.")
+        listing = s.samples[column].map(lambda v: isinstance(v, list) and len(v) > 0) & s.samples[row].notna()
+        return _empty(key, "Intersections", title, _unrated(s.samples, listing, f"by {item.replace('_', ' ')}",
+                                                            f"{'an' if row[0] in 'aeiou' else 'a'} {_axis_name(row)} and lists {column}"))
     table = rate_table(exploded, ["model", row, item], options.confidence)
     pooled = add_rate(table.groupby([row, item], observed=True)[["n", "failures"]].sum().reset_index(), options.confidence)
     pooled.insert(0, "model", "all models")

@@ -28,7 +28,7 @@ def guard_miss_rate(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> Vie
     # it ran after), else the study scorer's verdict on the same response
     recorded = guards["score_metadata"].map(lambda m: m.get("rubric_failure") if isinstance(m, dict) else None)
     key = ["model", "sample_id", "epoch"]
-    study_failure = s.scored.set_index(key)["failure"]
+    study_failure = s.responses.set_index(key)["failure"]  # the same response's verdict: per epoch
     fallback = pd.Series(list(zip(guards["model"], guards["sample_id"], guards["epoch"], strict=True)), index=guards.index).map(
         lambda k: study_failure.get(k) if k in study_failure.index else None)
     reference = recorded.where(recorded.notna(), fallback)

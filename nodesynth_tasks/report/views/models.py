@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..stats import add_rate, rate_table
-from .charts import _by_size, _count_ticks, _empty, _error, _esc, _heatmap, _order, _rate_axis, _short, _style, _wrap
+from ..stats import add_rate, rate_table, whole
+from .charts import _by_size, _count_ticks, _empty, _error, _esc, _heatmap, _order, _rate_axis, _short, _style, _unrated, _wrap
 from .study import ReportOptions, Study, View
 
 
@@ -16,7 +16,8 @@ def by_model(s: Study, options: ReportOptions) -> View:
     unscored = s.rows[s.rows["failure"].isna()].groupby("model", observed=True).size().rename("unscored")
     table = table.merge(unscored, on="model", how="outer")
     table["unscored"] = table["unscored"].fillna(0).astype(int)
-    table[["n", "failures"]] = table[["n", "failures"]].fillna(0).astype(int)
+    table["n"] = table["n"].fillna(0).astype(int)
+    table["failures"] = whole(table["failures"].fillna(0))
     table = _order(table[["model", "n", "failures", "unscored", "rate", "ci_low", "ci_high"]], s.models)
     figure = go.Figure(
         go.Bar(
@@ -57,7 +58,8 @@ def by_l1(s: Study, options: ReportOptions) -> list[View]:
 
     scored = s.scored[s.scored["l1"].notna()]
     if scored.empty:
-        return [_empty("by_l1", "Taxonomy", "Failure rate by L1 category", "No sample carries an L1 label.")]
+        return [_empty("by_l1", "Taxonomy", "Failure rate by L1 category",
+                       _unrated(s.samples, s.samples["l1"].notna(), "by L1 category", "an L1 label"))]
     table = _order(rate_table(scored, ["model", "l1"], options.confidence), s.models)
     l1s = _by_size(scored, "l1")
     views: list[View] = []
@@ -112,7 +114,8 @@ def by_l1(s: Study, options: ReportOptions) -> list[View]:
 def by_l2(s: Study, options: ReportOptions) -> View:
     scored = s.scored[s.scored["l2"].notna()]
     if scored.empty:
-        return _empty("by_l2", "Taxonomy", "Failure rate by L2 topic", "No sample carries an L2 label.")
+        return _empty("by_l2", "Taxonomy", "Failure rate by L2 topic",
+                      _unrated(s.samples, s.samples["l2"].notna(), "by L2 topic", "an L2 label"))
     table = rate_table(scored, ["model", "l1", "l2"], options.confidence)
     l2s = _by_size(scored, "l2")
     shown = l2s[: options.max_rows]

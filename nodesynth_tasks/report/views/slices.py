@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..stats import add_rate
+from ..stats import add_rate, exact_test_count
 from .charts import _empty, _order, _short, _style
 from .study import ReportOptions, Study, View
 
@@ -62,7 +62,7 @@ def slice_table(s: Study, options: ReportOptions) -> pd.DataFrame:
     columns = (table["failures"], table["n"], rest_failures, table["rest_n"], table["small"])
     for i, (a, n1, c, n2, small) in enumerate(zip(*columns, strict=True)):
         if not small:
-            p_values[i] = fisher_exact(int(a), int(n1), int(c), int(n2))[1]
+            p_values[i] = fisher_exact(exact_test_count(a), int(n1), exact_test_count(c), int(n2))[1]
     table["p_value"] = p_values
     table["p_holm"] = holm(p_values).adjusted
     table["significant"] = table["p_holm"] < options.alpha
@@ -106,8 +106,8 @@ def slice_gaps(s: Study, options: ReportOptions) -> View:
         marker={"size": 10, "color": [s.colors.get(m, "#333") for m in top["model"]]},
         error_x={"type": "data", "symmetric": False, "array": top["ci_high"] - top["rate"], "arrayminus": top["rate"] - top["ci_low"],
                  "color": "#333", "thickness": 1.2},
-        customdata=np.stack([top["n"], top["gap"], top["p_holm"]], axis=-1),
-        hovertemplate="%{y}<br>slice %{x:.1%} (n=%{customdata[0]})<br>gap %{customdata[1]:+.1%}, Holm p=%{customdata[2]:.2g}"
+        customdata=np.stack([top["n"], top["gap"] * 100, top["p_holm"]], axis=-1),
+        hovertemplate="%{y}<br>slice %{x:.1%} (n=%{customdata[0]})<br>gap %{customdata[1]:+.1f} pts, Holm p=%{customdata[2]:.2g}"
         "<extra></extra>",
     ))
     _style(figure, height=max(300, 30 * len(top) + 140), xaxis={"tickformat": ".0%", "title": "failure rate", "rangemode": "tozero"},

@@ -3,6 +3,12 @@
 The failure rate is computed from one scorer (the "study scorer": `rubric_rater` when the
 logs have it, else the scorer with most failure values, or the one named with --scorer), over
 the samples it scored; unscored samples are counted and shown but never in a rate.
+
+A sample run for several epochs is one observation, as in Inspect's own metric: Inspect's
+default epoch reducer (`mean`) turns the epochs' scores into one per sample before any metric
+runs, so the failure-rate views read each sample's mean failure over its scored epochs
+(`per_sample`) and their n and rates equal the log's `failure_rate` metric (40 samples × 3
+epochs: n = 40, not 120). Views that describe the dataset read every sample, scored or not.
 """
 
 from __future__ import annotations
@@ -78,8 +84,11 @@ class Study(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     scorer: str | None
-    rows: Any  # every row of the study scorer in the nodesynth suite (scored and unscored)
-    scored: Any  # rows with a failure value; `failure` is a plain bool here
+    rows: Any  # every row of the study scorer in the nodesynth suite (scored and unscored), one per epoch
+    samples: Any  # `per_sample(rows)`: one row per sample, scored or not (what the dataset views describe)
+    scored: Any  # the samples with a failure value; `failure` is their mean over scored epochs (0.0/1.0 with one epoch)
+    responses: Any  # rows with a failure value, one per epoch; `failure` a plain bool (for per-response comparisons)
+    epochs: int = 1  # the most epochs any sample was run for
     models: list[str]  # by failure rate, highest first
     colors: dict[str, str]
     note: str | None = None
@@ -124,13 +133,37 @@ def study(tidy: pd.DataFrame, options: ReportOptions) -> Study:
     rows = rows[list(STUDY_COLUMNS)].copy()
     for column in CATEGORY_COLUMNS:
         rows[column] = rows[column].astype("category")
-    scored = rows[rows["failure"].notna()].copy()
-    scored["failure"] = scored["failure"].astype(bool)
+    responses = rows[rows["failure"].notna()].copy()
+    responses["failure"] = responses["failure"].astype(bool)
+    samples = per_sample(rows)
+    scored = samples[samples["failure"].notna()].copy()
     overall = scored.groupby("model", observed=True)["failure"].mean().sort_values(ascending=False)
     models = [str(m) for m in overall.index]
     models += sorted({str(m) for m in rows["model"]} - set(models))
     colors = {model: PALETTE[i % len(PALETTE)] for i, model in enumerate(models)}
-    return Study(scorer=chosen, rows=rows, scored=scored, models=models, colors=colors, note=note)
+    epochs = int(samples["epochs"].max()) if len(samples) else 1
+    return Study(scorer=chosen, rows=rows, samples=samples, scored=scored, responses=responses, epochs=max(epochs, 1),
+                 models=models, colors=colors, note=note)
+
+
+SAMPLE_KEY = ["task", "model", "sample_id"]
+
+
+def per_sample(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per sample (task × model × sample id), as Inspect's default epoch reducer sees it.
+
+    `failure` becomes the mean of the sample's scored epochs (NaN when none was scored): what
+    Inspect's `mean` reducer gives `failure_rate`, which then averages over samples. `epochs`
+    is the number of rows (epochs) of the sample, scored or not; `epochs_scored` those scored.
+    Other columns are the first epoch's (sample metadata is the same in every epoch).
+    """
+    failure = rows["failure"].astype("Float64")
+    if not rows.duplicated(SAMPLE_KEY).any():  # one epoch: nothing to reduce
+        return rows.assign(failure=failure.astype(float), epochs=1, epochs_scored=failure.notna().astype(int))
+    grouped = rows.assign(_failure=failure).groupby(SAMPLE_KEY, observed=True, sort=False)["_failure"]
+    reduced = rows.assign(failure=grouped.transform("mean").astype(float), epochs=grouped.transform("size").astype(int),
+                          epochs_scored=grouped.transform("count").astype(int))
+    return reduced.drop_duplicates(SAMPLE_KEY).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 import zlib
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import fisher_exact
+from statsmodels.stats.contingency_tables import Table2x2
 from statsmodels.stats.multitest import multipletests
 
 from nodesynth_tasks.report import (
@@ -144,8 +147,23 @@ def test_ratio_interval_katz() -> None:
     se = math.sqrt(1 / 30 - 1 / 100 + 1 / 10 - 1 / 100)
     assert ratio == pytest.approx(3.0)
     assert (low, high) == pytest.approx((3 * math.exp(-1.959964 * se), 3 * math.exp(1.959964 * se)), rel=1e-5)
-    zero = rate_ratio(5, 50, 0, 40)  # a zero count: 0.5 added to every cell, finite and wide
+    zero = rate_ratio(5, 50, 0, 40)  # a zero count: that cell becomes 0.5, finite and wide
     assert all(math.isfinite(x) for x in zero) and zero[1] < zero[0] < zero[2]
+
+
+@pytest.mark.parametrize(("a", "n1", "c", "n2"), [(10, 10, 10, 10), (5, 50, 0, 40), (0, 30, 0, 20), (12, 12, 3, 40),
+                                                  (7, 20, 40, 40), (30, 100, 10, 100), (1, 9, 2, 11)])
+def test_ratio_interval_is_statsmodels_with_its_zero_correction(a: int, n1: int, c: int, n2: int) -> None:
+    table = Table2x2(np.array([[a, n1 - a], [c, n2 - c]]), shift_zeros=True)
+    ratio, low, high = rate_ratio(a, n1, c, n2)
+    # the ratio of the two rates as shown; with a zero count, the corrected table's
+    assert ratio == pytest.approx((a / n1) / (c / n2) if a and c else table.riskratio)
+    assert (low, high) == pytest.approx(table.riskratio_confint(alpha=0.05))
+    assert low < high  # never a point, even at 100% on both sides
+
+
+def test_ratio_at_100_percent_is_not_a_point() -> None:
+    assert rate_ratio(10, 10, 10, 10) == pytest.approx((1.0, 0.826, 1.211), abs=1e-3)
 
 
 def test_benchmark_ratio(views, report_logs: ReportLogs) -> None:
@@ -153,9 +171,12 @@ def test_benchmark_ratio(views, report_logs: ReportLogs) -> None:
     ratio = tables["benchmark_ratio"].set_index("model")
     failures, n = expected_counts(report_logs.records, "bold")
     row = ratio.loc["scripted/bold"]
-    assert (row["failures_benchmark"], row["n_benchmark"]) == (6, 6)  # 6 unsafe prompts, all complied with
+    assert (row["baseline_failures"], row["baseline_n"]) == (6, 6)  # 6 unsafe prompts, all complied with
+    assert (row["nodesynth_failures"], row["nodesynth_n"]) == (failures, n)
     assert row["ratio"] == pytest.approx((failures / n) / 1.0)
-    assert row["ratio_ci_low"] < row["ratio"] < row["ratio_ci_high"]
+    assert row["ci_low"] < row["ratio"] < row["ci_high"]
+    assert list(tables["benchmark_ratio"].columns) == ["model", "nodesynth_n", "nodesynth_failures", "nodesynth_rate", "baseline_n",
+                                                       "baseline_failures", "baseline_rate", "ratio", "ci_low", "ci_high"]
 
 
 def test_failure_ngrams_shared_and_unique(views, report_logs: ReportLogs) -> None:
@@ -238,3 +259,22 @@ def test_tone_is_a_slice_only_when_the_dataset_has_tones(views) -> None:
         rows = s.scored[(s.scored["model"] == model) & (s.scored["tone"] == tone)]
         assert (row["n"], row["failures"]) == (len(rows), int(rows["failure"].sum()))
     assert set(ours.index.get_level_values("slice")) == {"formal", "emotional"}
+
+
+def test_pooled_depth_test_is_one_test_and_differences_are_points(views) -> None:
+    from nodesynth_tasks.report.html import table_html
+
+    _, s, tables, built = views
+    tests = tables["depth_tests"]
+    pooled = tests[~tests["test"].str.startswith("Fisher")].iloc[0]
+    assert pooled["correction"] == "none: one test"
+    assert set(tests.loc[tests["test"].str.startswith("Fisher"), "correction"]) == {"Holm over 3 models"}
+    [depth_line] = [line for line in key_findings(built, s) if line.startswith("Depth:")]
+    per_query = depth_line.split("over all models, per query")[1]
+    assert per_query.startswith(" (one test)") and "Holm" not in per_query
+    assert re.search(r"\(\+\d+\.\d pts to \+\d+\.\d pts\)|\([+-]\d+\.\d pts to [+-]\d+\.\d pts\)", depth_line)
+    # in the tables, a difference of two rates is in percentage points, a rate in per cent
+    page = table_html(tests) + table_html(tables["slice_gaps"])
+    shown = {("+" if d > 0 else "") + f"{d * 100:.1f} pts" for d in tests["difference"]}
+    assert all(text in page for text in shown)
+    assert not re.search(r"<td>[+-]\d+\.\d%</td>", page)  # no signed per cent left
