@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from inspect_ai.model import Model
 from pydantic import BaseModel, Field
@@ -28,6 +28,7 @@ from .evidence import (
     ground_user_groups,
 )
 from .llm import BuildStats, track_stats, untrack_stats
+from .plan import STAGE_ROLES, Prices
 from .queries import generate_queries, query_cells
 from .novelty import TextSet, read_texts
 from .quality import apply_quality_gates
@@ -66,6 +67,12 @@ class BuildModels:
     tag: Model | None = None
     extractor_model: Model | None = None
     searcher: Model | None = None
+
+    @property
+    def batch(self) -> bool | int | None:
+        """The provider batch setting (Inspect's GenerateConfig.batch) the generator was given."""
+        batch = self.generator.config.batch
+        return batch if isinstance(batch, (bool, int)) or batch is None else True
 
     @property
     def terms(self) -> Model:
@@ -111,10 +118,40 @@ class BuildSummary(BaseModel):
     cache_hits: int
     tokens: int
     seconds: float
+    retried: int = 0
+    retries: dict[str, int] = Field(default_factory=dict)
+    provider_errors: int = 0
+    calls_by_stage: dict[str, int] = Field(default_factory=dict)
+    usage_by_role: dict[str, dict[str, ModelUsageSummary]] = Field(default_factory=dict)
+    batch: bool | int | None = None
+    estimated_cost: float | None = None
     rejects_by_stage: dict[str, int] = Field(default_factory=dict)
     usage: dict[str, ModelUsageSummary] = Field(default_factory=dict)
     evidence: EvidenceReport | None = None
     quality: QualityReport | None = None
+
+
+def build_accounting(stats: BuildStats, models: BuildModels, prices: Mapping[str, Prices]) -> dict[str, Any]:
+    """The manifest's and summary's accounting fields: calls per stage, tokens per role, retries, cost."""
+    by_role: dict[str, dict[str, ModelUsageSummary]] = {}
+    for stage, usage in stats.usage_by_stage.items():
+        role = STAGE_ROLES.get(stage, stage)
+        for model, summary in usage.items():
+            total = by_role.setdefault(role, {}).setdefault(model, ModelUsageSummary())
+            total.input_tokens += summary.input_tokens
+            total.output_tokens += summary.output_tokens
+            total.total_tokens += summary.total_tokens
+    cost = None
+    if prices and all(model in prices for model in stats.usage):
+        cost = round(sum(prices[m].cost(u.input_tokens, u.output_tokens) for m, u in stats.usage.items()), 6)
+    return {
+        "calls_by_stage": dict(stats.calls_by_stage),
+        "usage_by_role": by_role,
+        "retries": dict(stats.retries),
+        "provider_errors": stats.provider_errors,
+        "batch": models.batch,
+        "estimated_cost": cost,
+    }
 
 
 def evidence_note(report: EvidenceReport) -> str:
@@ -141,6 +178,7 @@ async def build_dataset(
     *,
     retriever: Retriever | None = None,
     benchmarks: Sequence[TextSet] | None = None,
+    prices: Mapping[str, Prices] | None = None,
 ) -> BuildSummary:
     """Build `spec` into `out_dir`.
 
@@ -148,7 +186,9 @@ async def build_dataset(
     evidence before user groups are chosen; raises CorpusError for a missing or empty corpus
     before any model call. `benchmarks` are the known prompts the quality gate drops near-copies
     of (default: the spec's `quality.benchmarks`, read here; NoveltyError for an unreadable one,
-    before any model call).
+    before any model call). `prices` (model name -> Prices) give the summary's estimated cost.
+    A provider that stays down raises ProviderUnavailable (generators.faults) before anything
+    is written; the calls that finished are in Inspect's cache, so the same call resumes.
     """
     progress = progress or _Silent()
     if benchmarks is None:
@@ -233,6 +273,7 @@ async def build_dataset(
         untrack_stats(token)
 
     seconds = round(time.monotonic() - started, 2)
+    accounting = build_accounting(stats, models, prices or {})
     notes = [SMALL_MODEL_NOTE] if is_embedded(models.generator) else []
     if spec.languages != ["en"] and is_embedded(models.generator):
         notes.append("The embedded model writes poor non-English text; check non-English queries by hand.")
@@ -249,6 +290,7 @@ async def build_dataset(
         model_calls=stats.model_calls,
         cache_hits=stats.cache_hits,
         seconds=seconds,
+        **accounting,
         canary=new_canary(),
         notes=notes,
         evidence=grounding.report,
@@ -279,6 +321,8 @@ async def build_dataset(
         cache_hits=stats.cache_hits,
         tokens=stats.total_tokens,
         seconds=seconds,
+        retried=stats.retried,
+        **accounting,
         rejects_by_stage=by_stage,
         usage=stats.usage,
         evidence=grounding.report,

@@ -138,7 +138,7 @@ async def generate_queries(
             return kept
 
         result: CallResult[list[str]] = await generate_validated(
-            model, template.messages(**values), parse, max_tokens=80 * want, stop_seqs=["<|im_end|>"]
+            model, template.messages(**values), parse, max_tokens=80 * want, stop_seqs=["<|im_end|>"], stage="queries"
         )
         if on_cell_done is not None:
             on_cell_done()

@@ -106,7 +106,7 @@ async def generate_list(
         checked.append(result)
         return result.kept
 
-    result = await generate_validated(model, template.messages(**values), parse, max_tokens=max_tokens)
+    result = await generate_validated(model, template.messages(**values), parse, max_tokens=max_tokens, stage=stage)
     if result.value is None:
         return [], [reject_for(stage, result, context)]
     rejects = [

@@ -198,7 +198,7 @@ async def extract(
         "passages": "\n".join(fence(label, passage) for label, passage in labelled.items()),
     }
     result = await generate_validated(
-        model, template.messages(**values), parse_extraction, max_tokens=max_tokens, stop_seqs=["<|im_end|>"]
+        model, template.messages(**values), parse_extraction, max_tokens=max_tokens, stop_seqs=["<|im_end|>"], stage="evidence"
     )
     parsed = result.value
     return Extraction(

@@ -89,7 +89,7 @@ def support_checker(model: Model) -> LlmCheck:
 
     async def check(item: ExtractedItem, quote: str) -> bool:
         result = await generate_validated(
-            model, template.messages(quote=quote, kind=item.kind, item=item.item), parse, max_tokens=4, retries=1
+            model, template.messages(quote=quote, kind=item.kind, item=item.item), parse, max_tokens=4, retries=1, stage="evidence"
         )
         return bool(result.value)
 
