@@ -28,10 +28,10 @@ from .evidence import (
     ground_user_groups,
 )
 from .llm import BuildStats, track_stats, untrack_stats
-from .plan import STAGE_ROLES, Prices
-from .queries import generate_queries, query_cells
 from .novelty import TextSet, read_texts
+from .plan import STAGE_ROLES, Prices
 from .quality import apply_quality_gates
+from .queries import generate_queries, query_cells
 from .records import EvidenceReport, Manifest, ModelUsageSummary, QualityReport, Reject, Taxonomy
 from .spec import DomainSpec, EvidenceSpec
 from .taxonomy import generate_categories, generate_topics

@@ -94,7 +94,6 @@ def plan_build(spec: DomainSpec, *, grounded: bool = False, prices: Prices | Non
     countries = spec.countries or ["ALL"]
     l1 = len(countries) * size.max_l1
     l2 = l1 * size.max_l2_per_l1
-    l3 = l2 * size.l3_per_l2
     depth_nodes_per_country = size.max_l1 * size.max_l2_per_l1 * (
         size.l3_per_l2 + (1 if size.depth2_queries or size.l3_per_l2 == 0 else 0)
     )
