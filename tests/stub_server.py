@@ -1,6 +1,6 @@
 """A local OpenAI-compatible server on 127.0.0.1 for testing real provider paths and faults.
 
-Faults are injected per request by `faults(n)` (n counts requests from 1), which names one of
+Faults are injected per request by `faults(n, messages)` (n counts requests from 1), which names one of
 FAULTS or returns None for a normal answer; `fail_first` is the old shorthand for HTTP 500s.
 """
 
@@ -17,12 +17,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 Responder = Callable[[list[dict[str, Any]]], str]
-Fault = Literal["500", "429", "truncated", "malformed", "reset", "slow"]
-FAULTS: tuple[Fault, ...] = ("500", "429", "truncated", "malformed", "reset", "slow")
+Fault = Literal["500", "429", "400", "truncated", "malformed", "reset", "slow"]
+FaultPlan = Callable[[int, list[dict[str, Any]]], "Fault | None"]  # (request number, messages) -> fault
+FAULTS: tuple[Fault, ...] = ("500", "429", "400", "truncated", "malformed", "reset", "slow")
 
 
 class StubState:
-    def __init__(self, responder: Responder, fail_first: int = 0, faults: Callable[[int], Fault | None] | None = None) -> None:
+    def __init__(self, responder: Responder, fail_first: int = 0, faults: FaultPlan | None = None) -> None:
         self.responder = responder
         self.fail_first = fail_first
         self.faults = faults
@@ -50,7 +51,7 @@ def _completion(body: dict[str, Any], text: str, number: int) -> dict[str, Any]:
 def openai_stub(
     responder: Responder,
     fail_first: int = 0,
-    faults: Callable[[int], Fault | None] | None = None,
+    faults: FaultPlan | None = None,
     latency: float = 0.0,
 ) -> Iterator[tuple[str, StubState]]:
     """Serve /v1/chat/completions on a free loopback port; yields (base_url, state)."""
@@ -72,13 +73,16 @@ def openai_stub(
                 if fault is None and state.down:
                     fault = "503"
                 if fault is None and state.faults is not None:
-                    fault = state.faults(number)
+                    fault = state.faults(number, body["messages"])
                 if fault is not None:
                     state.injected[fault] = state.injected.get(fault, 0) + 1
             if state.latency:
                 time.sleep(state.latency)
             if fault in ("500", "503"):
                 self._send(int(fault), json.dumps({"error": {"message": "stub: injected failure", "type": "server_error"}}))
+                return
+            if fault == "400":  # the provider refuses this one request (a content filter, a bad parameter)
+                self._send(400, json.dumps({"error": {"message": "stub: request refused", "type": "invalid_request_error"}}))
                 return
             if fault == "429":
                 self._send(429, json.dumps({"error": {"message": "stub: rate limited", "type": "rate_limit_error"}}))
