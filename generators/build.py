@@ -29,11 +29,13 @@ from .evidence import (
 )
 from .llm import BuildStats, track_stats, untrack_stats
 from .novelty import TextSet, read_texts
-from .plan import STAGE_ROLES, Prices
+from .pipeline import grow
+from .plan import STAGE_ROLES, Prices, plan_build
 from .quality import apply_quality_gates
-from .queries import generate_queries, query_cells
+from .queries import deduplicate, generate_queries, query_cells
 from .records import EvidenceReport, Manifest, ModelUsageSummary, QualityReport, Reject, Taxonomy
 from .spec import DomainSpec, EvidenceSpec
+from .stage import StageResult
 from .taxonomy import generate_categories, generate_topics
 from .terms import expand_terms
 from .user_groups import generate_user_groups
@@ -179,6 +181,7 @@ async def build_dataset(
     retriever: Retriever | None = None,
     benchmarks: Sequence[TextSet] | None = None,
     prices: Mapping[str, Prices] | None = None,
+    pipelined: bool = True,
 ) -> BuildSummary:
     """Build `spec` into `out_dir`.
 
@@ -187,7 +190,8 @@ async def build_dataset(
     before any model call. `benchmarks` are the known prompts the quality gate drops near-copies
     of (default: the spec's `quality.benchmarks`, read here; NoveltyError for an unreadable one,
     before any model call). `prices` (model name -> Prices) give the summary's estimated cost.
-    A provider that stays down raises ProviderUnavailable (generators.faults) before anything
+    An ungrounded build runs its stages without barriers (`pipelined=False`: one after another,
+    as a grounded build must; the dataset is the same). A provider that stays down raises ProviderUnavailable (generators.faults) before anything
     is written; the calls that finished are in Inspect's cache, so the same call resumes.
     """
     progress = progress or _Silent()
@@ -204,66 +208,80 @@ async def build_dataset(
     token = track_stats(stats)
     rejects: list[Reject] = []
     try:
-        countries = spec.countries or ["ALL"]
-        advance = progress.stage("L1 categories", len(countries))
-        categories = []
-        for result in await asyncio.gather(*(generate_categories(spec, models.generator, c) for c in countries)):
-            categories.extend(result.items)
-            rejects.extend(result.rejects)
-            advance()
-        taxonomy = Taxonomy(domain=spec.domain, nodes=list(categories))
-
-        advance = progress.stage("L2 topics", 1)
-        topics = await generate_topics(spec, categories, models.generator)
-        taxonomy.nodes.extend(topics.items)
-        rejects.extend(topics.rejects)
-        advance()
-
-        advance = progress.stage("L3 terms", 1)
         origin: Literal["tag", "generated"] = "tag" if models.tag is not None else "generated"
-        terms = await expand_terms(spec, topics.items, taxonomy, models.terms, origin=origin)
-        taxonomy.nodes.extend(terms.items)
-        rejects.extend(terms.rejects)
-        advance()
-
         grounding = Grounding()
-        if retriever is not None:
-            evidence_spec = spec.evidence or EvidenceSpec()
-            grounding = await ground_taxonomy(
+        if retriever is None and pipelined:  # no barriers between the stages (generators.pipeline)
+            planned = plan_build(spec)
+            grown = await grow(
+                spec, models.generator, models.terms, origin=origin, build_id=build_id, models_used=models.names(False),
+                stage=progress.stage,
+                planned={"L1 categories": len(spec.countries or ["ALL"]), "L2 topics": planned.stages["l2"].calls,
+                         "L3 terms": planned.stages["l3"].calls, "user groups": planned.stages["user_groups"].calls,
+                         "queries": planned.cells},
+            )
+            taxonomy, categories, cells = grown.taxonomy, grown.categories, grown.cells
+            groups = StageResult(items=grown.groups)
+            rejects.extend(grown.rejects)
+            queries = deduplicate(grown.queries)
+        else:
+            countries = spec.countries or ["ALL"]
+            advance = progress.stage("L1 categories", len(countries))
+            categories = []
+            for result in await asyncio.gather(*(generate_categories(spec, models.generator, c) for c in countries)):
+                categories.extend(result.items)
+                rejects.extend(result.rejects)
+                advance()
+            taxonomy = Taxonomy(domain=spec.domain, nodes=list(categories))
+
+            advance = progress.stage("L2 topics", 1)
+            topics = await generate_topics(spec, categories, models.generator)
+            taxonomy.nodes.extend(topics.items)
+            rejects.extend(topics.rejects)
+            advance()
+
+            advance = progress.stage("L3 terms", 1)
+            terms = await expand_terms(spec, topics.items, taxonomy, models.terms, origin=origin)
+            taxonomy.nodes.extend(terms.items)
+            rejects.extend(terms.rejects)
+            advance()
+
+            if retriever is not None:
+                evidence_spec = spec.evidence or EvidenceSpec()
+                grounding = await ground_taxonomy(
+                    taxonomy,
+                    retriever,
+                    models.extractor,
+                    GroundingConfig(
+                        top_k=evidence_spec.top_k,
+                        min_quote_score=evidence_spec.verify.min_quote_score,
+                        llm_check=evidence_spec.verify.llm,
+                        extraction_format=evidence_spec.extraction_format,
+                    ),
+                    on_node_done=progress.stage("evidence", len(taxonomy.level(2) or taxonomy.level(1))),
+                )
+                rejects.extend(grounding.rejects)
+
+            advance = progress.stage("user groups", 1)
+            groups = await generate_user_groups(spec, categories, models.generator)
+            rejects.extend(groups.rejects)
+            if grounded:
+                groups.items, replaced = ground_user_groups(
+                    taxonomy, categories, groups.items, grounding.evidence, spec.size.user_groups_per_l1
+                )
+                rejects.extend(replaced)
+            advance()
+
+            cells = query_cells(spec, taxonomy, groups.items)
+            queries = await generate_queries(
+                spec,
                 taxonomy,
-                retriever,
-                models.extractor,
-                GroundingConfig(
-                    top_k=evidence_spec.top_k,
-                    min_quote_score=evidence_spec.verify.min_quote_score,
-                    llm_check=evidence_spec.verify.llm,
-                    extraction_format=evidence_spec.extraction_format,
-                ),
-                on_node_done=progress.stage("evidence", len(taxonomy.level(2) or taxonomy.level(1))),
+                groups.items,
+                models.generator,
+                build_id=build_id,
+                models_used=models.names(grounded),
+                evidence_refs=grounding.refs,
+                on_cell_done=progress.stage("queries", len(cells)),
             )
-            rejects.extend(grounding.rejects)
-
-        advance = progress.stage("user groups", 1)
-        groups = await generate_user_groups(spec, categories, models.generator)
-        rejects.extend(groups.rejects)
-        if grounded:
-            groups.items, replaced = ground_user_groups(
-                taxonomy, categories, groups.items, grounding.evidence, spec.size.user_groups_per_l1
-            )
-            rejects.extend(replaced)
-        advance()
-
-        cells = query_cells(spec, taxonomy, groups.items)
-        queries = await generate_queries(
-            spec,
-            taxonomy,
-            groups.items,
-            models.generator,
-            build_id=build_id,
-            models_used=models.names(grounded),
-            evidence_refs=grounding.refs,
-            on_cell_done=progress.stage("queries", len(cells)),
-        )
         rejects.extend(queries.rejects)
         advance = progress.stage("quality gates", 1)
         kept, dropped, quality = apply_quality_gates(queries.items, spec.quality, benchmarks)
