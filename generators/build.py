@@ -191,8 +191,9 @@ async def build_dataset(
     of (default: the spec's `quality.benchmarks`, read here; NoveltyError for an unreadable one,
     before any model call). `prices` (model name -> Prices) give the summary's estimated cost.
     An ungrounded build runs its stages without barriers (`pipelined=False`: one after another,
-    as a grounded build must; the dataset is the same). A provider that stays down raises ProviderUnavailable (generators.faults) before anything
-    is written; the calls that finished are in Inspect's cache, so the same call resumes.
+    as a grounded build must; the dataset is the same). A provider that stays down raises
+    ProviderUnavailable (generators.faults) before anything is written; the calls that finished
+    are in Inspect's cache, so the same call resumes.
     """
     progress = progress or _Silent()
     if benchmarks is None:
