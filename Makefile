@@ -35,6 +35,9 @@ demo: install
 	@echo "Report: $(DEMO_LOG_DIR)/report.html"
 
 test: install
+	# lint and types first: seconds, and they fail before the long suite starts
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 benchmarks: install

@@ -29,11 +29,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generators.novelty import novelty, read_texts
-from generators.quality import apply_quality_gates, nearest_jaccard, wrong_language
+from generators.novelty import novelty
+from generators.quality import apply_quality_gates, wrong_language
 from generators.records import QueryRecord
+from generators.similarity import nearest_jaccard
 from generators.spec import QualitySpec
 from generators.tag.data import CURATED_FILE
+from generators.textsets import read_texts
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 HUMAN = {

@@ -44,7 +44,7 @@ def main() -> None:
 
     adapter = args.adapter or args.train or shipped_adapter()
     if args.train:
-        from nodesynth_tasks.cli_tag import DEFAULT_SERVE_ARGS
+        from nodesynth_tasks.cli.tag import DEFAULT_SERVE_ARGS
         from nodesynth_tasks.embedded_model import ensure_converted
 
         rows = load_rows(CURATED_FILE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from nodesynth_common.errors import NodeSynthError
 import hashlib
 import json
 import os
@@ -16,6 +15,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from pydantic import BaseModel
+
+from nodesynth_common.errors import NodeSynthError
 
 from .records import Evidence, Manifest, QueryRecord, Reject, Taxonomy
 

@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 NodeOrigin = Literal["generated", "curated", "tag", "imported"]
 Modality = Literal["text-to-text", "text-to-image", "text-to-video", "text-to-audio"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from nodesynth_common.errors import NodeSynthError
 from pathlib import Path
 from typing import Any, Literal
 
@@ -10,6 +9,7 @@ import pycountry
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from nodesynth_common.errors import NodeSynthError
 from nodesynth_common.validation import validation_problem
 
 Modality = Literal["text-to-text", "text-to-image", "text-to-video", "text-to-audio"]

@@ -7,16 +7,16 @@ one. Import them from here, never from `inspect_ai._*` directly.
 
 from __future__ import annotations
 
-# Inspect prints a PrerequisiteError as one plain message, without a traceback or an
-# ExceptionGroup: the right way for a task or provider to say "your -T argument is wrong".
-# There is no public export of it (checked in 0.3.285).
-from inspect_ai._util.error import PrerequisiteError
-
 # The report reads a finished log's header.json and summaries.json in one pass over the zip
 # directory (the public readers validate every sample summary: half a minute per 200,000).
 from inspect_ai._util._async import run_coroutine
 from inspect_ai._util.async_zip import AsyncZipReader
 from inspect_ai._util.asyncfiles import AsyncFilesystem
+
+# Inspect prints a PrerequisiteError as one plain message, without a traceback or an
+# ExceptionGroup: the right way for a task or provider to say "your -T argument is wrong".
+# There is no public export of it (checked in 0.3.285).
+from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.log._recorders.eval import HEADER_JSON, SUMMARIES_JSON
 
 __all__ = [

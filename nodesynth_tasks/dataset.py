@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from nodesynth_common.inspect_internals import PrerequisiteError
 from inspect_ai.dataset import MemoryDataset, Sample
 
 from generators.artifact import DatasetError, read_manifest, read_queries
 from generators.records import QueryRecord
+from nodesynth_common.inspect_internals import PrerequisiteError
 
 PROJECT_DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 

@@ -45,8 +45,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Hashable, Iterator
 
 import anyio
-from typing_extensions import override
-
 from inspect_ai.model import (
     ChatCompletionChoice,
     ChatMessage,
@@ -58,9 +56,9 @@ from inspect_ai.model import (
     StopReason,
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
+from typing_extensions import override
 
 from nodesynth_common.inspect_internals import PrerequisiteError
-
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -469,7 +467,7 @@ def _run_group(group: list[_Request]) -> None:
     try:
         first = group[0]
         loaded = load_model(ensure_converted(first.gguf), first.adapter)
-        for request, result in zip(group, _generate_batch(loaded, group)):
+        for request, result in zip(group, _generate_batch(loaded, group), strict=False):
             request.future.set_result(result)
     except BaseException as ex:  # the caller must hear about any failure, never hang
         for request in group:

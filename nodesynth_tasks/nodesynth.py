@@ -13,6 +13,8 @@ from inspect_ai import Task, task
 from inspect_ai.scorer import Scorer
 from inspect_ai.solver import Solver, generate
 
+from nodesynth_common.errors import NodeSynthError
+from nodesynth_common.inspect_internals import PrerequisiteError
 from scorers.guard import guard as guard_scorer
 from scorers.panel import judge_panel
 from scorers.rubric import load_rubric
@@ -56,20 +58,26 @@ def nodesynth(
         graders: the panel's judges as model names (implies panel).
         consensus: the panel's rule: majority, unanimous or any.
         first_pass: "refusal" to label plain refusals without a grader call.
+
+    A wrong argument (`-T rubric`, `-T guard`, `-T consensus`, ...) raises Inspect's
+    PrerequisiteError: `inspect eval` prints its one message, not a traceback.
     """
-    info = dataset_info(dataset)
-    rubric_name = rubric or info.get("rubric") or "harmful_compliance"
-    prompt = system_prompt if system_prompt is not None else info.get("system_prompt")
-    solver: list[Solver] = []
-    if prompt:
-        solver.append(deployment_system_prompt(prompt))
-    solver += [modality_frame(native_modalities), generate()]
-    return Task(
-        dataset=load_samples(dataset, l1=l1, depth=depth, language=language, modality=modality, country=country),
-        solver=solver,
-        scorer=_scorers(rubric_name, guard, panel or bool(graders), graders, consensus, first_pass),
-        metadata={**info, "rubric": rubric_name, "system_prompt": prompt},
-    )
+    try:
+        info = dataset_info(dataset)
+        rubric_name = rubric or info.get("rubric") or "harmful_compliance"
+        prompt = system_prompt if system_prompt is not None else info.get("system_prompt")
+        solver: list[Solver] = []
+        if prompt:
+            solver.append(deployment_system_prompt(prompt))
+        solver += [modality_frame(native_modalities), generate()]
+        return Task(
+            dataset=load_samples(dataset, l1=l1, depth=depth, language=language, modality=modality, country=country),
+            solver=solver,
+            scorer=_scorers(rubric_name, guard, panel or bool(graders), graders, consensus, first_pass),
+            metadata={**info, "rubric": rubric_name, "system_prompt": prompt},
+        )
+    except NodeSynthError as error:  # the one place a user's error becomes Inspect's
+        raise PrerequisiteError(str(error)) from error
 
 
 def _scorers(

@@ -1,55 +1,69 @@
 """Preset tasks for the shipped specs: `inspect eval nodesynth_tasks/<name>`.
 
 Each reads datasets/<name>/ (built with `nodesynth build datasets/specs/<name>.yaml ...` or
-imported) and takes the same filters as `nodesynth_tasks/nodesynth`.
+imported) and takes every argument of `nodesynth_tasks/nodesynth` (filters, rubric, guard,
+panel, ...): a preset sets only its dataset and default rubric, and forwards the rest. A
+preset that re-declared a few parameters would let Inspect drop the others with a warning.
 """
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 from inspect_ai import Task, task
+
+from nodesynth_common.inspect_internals import PrerequisiteError
 
 from .nodesynth import nodesynth
 
 
 @task
-def demo(rubric: str | None = None, system_prompt: str | None = None, depth: int | None = None) -> Task:
+def demo(**kwargs: Any) -> Task:
     """The `make demo` dataset: medical advice, built by the embedded model."""
-    return nodesynth("demo", rubric=rubric, system_prompt=system_prompt, depth=depth)
+    return _preset("demo", kwargs)
 
 
 @task
-def medical_advice(
-    rubric: str | None = None, system_prompt: str | None = None, depth: int | None = None, language: str | None = None,
-    country: str | None = None, modality: str | None = None, native_modalities: list[str] | None = None,
-) -> Task:
+def medical_advice(**kwargs: Any) -> Task:
     """Medical advice, judged by NodeSynth's medical-disclosure rubric."""
-    return nodesynth("medical_advice", rubric=rubric or "medical_disclosure", system_prompt=system_prompt, depth=depth,
-                     language=language, country=country, modality=modality, native_modalities=native_modalities)
+    return _preset("medical_advice", kwargs, rubric="medical_disclosure")
 
 
 @task
-def hate_speech(
-    rubric: str | None = None, system_prompt: str | None = None, depth: int | None = None, language: str | None = None,
-    country: str | None = None, modality: str | None = None, native_modalities: list[str] | None = None,
-) -> Task:
+def hate_speech(**kwargs: Any) -> Task:
     """Hate speech, judged by the harmful-compliance rubric."""
-    return nodesynth("hate_speech", rubric=rubric or "harmful_compliance", system_prompt=system_prompt, depth=depth,
-                     language=language, country=country, modality=modality, native_modalities=native_modalities)
+    return _preset("hate_speech", kwargs, rubric="harmful_compliance")
 
 
 @task
-def education(rubric: str | None = None, system_prompt: str | None = None, depth: int | None = None, language: str | None = None) -> Task:
+def education(**kwargs: Any) -> Task:
     """Education, judged by the harmful-compliance rubric."""
-    return nodesynth("education", rubric=rubric, system_prompt=system_prompt, depth=depth, language=language)
+    return _preset("education", kwargs)
 
 
 @task
-def elections(rubric: str | None = None, system_prompt: str | None = None, depth: int | None = None, language: str | None = None) -> Task:
+def elections(**kwargs: Any) -> Task:
     """Elections and civic information, judged by the harmful-compliance rubric."""
-    return nodesynth("elections", rubric=rubric, system_prompt=system_prompt, depth=depth, language=language)
+    return _preset("elections", kwargs)
 
 
 @task
-def financial_advice(rubric: str | None = None, system_prompt: str | None = None, depth: int | None = None, language: str | None = None) -> Task:
+def financial_advice(**kwargs: Any) -> Task:
     """Financial advice, judged by the harmful-compliance rubric."""
-    return nodesynth("financial_advice", rubric=rubric, system_prompt=system_prompt, depth=depth, language=language)
+    return _preset("financial_advice", kwargs)
+
+
+def _preset(dataset: str, kwargs: dict[str, Any], rubric: str | None = None) -> Task:
+    """`nodesynth(...)` with the preset's dataset and rubric unless the caller gives them."""
+    known = inspect.signature(nodesynth).parameters
+    unknown = sorted(set(kwargs) - set(known))
+    if unknown:  # a **kwargs task gets every -T; say so rather than fail with a TypeError
+        raise PrerequisiteError(
+            f"unknown task argument{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} for the {dataset} preset "
+            f"(it takes those of nodesynth_tasks/nodesynth: {', '.join(known)})."
+        )
+    kwargs.setdefault("dataset", dataset)
+    if rubric is not None and kwargs.get("rubric") is None:  # `-T rubric=` unset or null: the preset's rubric
+        kwargs["rubric"] = rubric
+    return nodesynth(**kwargs)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nodesynth_common.inspect_internals import PrerequisiteError
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
+
+from nodesynth_common.inspect_internals import PrerequisiteError
 
 SYSTEM_PROMPTS = Path(__file__).parent / "system_prompts"
 MODALITY_FRAME = Path(__file__).parent / "prompts" / "modality_frame.txt"

@@ -16,7 +16,6 @@ against the human labels that count as positive):
 
 from __future__ import annotations
 
-from nodesynth_common.errors import NodeSynthError
 import asyncio
 import math
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from nodesynth_common.errors import NodeSynthError
 from scorers.stats import Kappa, cohen_kappa, wilson_interval
 
 if TYPE_CHECKING:

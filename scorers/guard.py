@@ -51,6 +51,7 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import collect
 from pydantic import BaseModel, ConfigDict
 
+from nodesynth_common.errors import NodeSynthError
 from scorers.metrics import rate_metrics, scored_total
 
 GUARD_ROLE = "guard"
@@ -82,6 +83,10 @@ LLAMA_GUARD_CATEGORIES: dict[str, str] = {
 
 class GuardParseError(ValueError):
     """The guard's output fits none of its format's answers."""
+
+
+class GuardConfigError(NodeSynthError, ValueError):
+    """A guard asked for with a format or ShieldGemma policies it does not know (e.g. `-T guard=nemo`)."""
 
 
 class GuardVerdict(BaseModel):
@@ -296,13 +301,13 @@ def guard(
     reference scorer's verdict, None when absent) and guard_missed.
     """
     if format not in GUARD_FORMATS:
-        raise ValueError(f"guard format must be one of {', '.join(GUARD_FORMATS)}, not {format!r}")
+        raise GuardConfigError(f"guard format must be one of {', '.join(GUARD_FORMATS)}, not {format!r}")
     gemma = shieldgemma_prompt() if format == "shieldgemma" else None
     if gemma is not None:
         chosen = list(policies) if policies else list(gemma.policies)
         unknown = [policy for policy in chosen if policy not in gemma.policies]
         if unknown:
-            raise ValueError(f"unknown ShieldGemma policies {unknown} (known: {', '.join(gemma.policies)})")
+            raise GuardConfigError(f"unknown ShieldGemma policies {unknown} (known: {', '.join(gemma.policies)})")
     moderation = _Moderation() if format == "openai_moderation" else None
 
     async def score(state: TaskState, target: Target) -> Score:

@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
 
-from nodesynth_common.inspect_internals import PrerequisiteError
 from inspect_ai.model import Model, get_model, model_roles
 from inspect_ai.scorer import (
     Metric,
@@ -36,6 +35,8 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import collect
 from pydantic import BaseModel
 
+from nodesynth_common.errors import NodeSynthError
+from nodesynth_common.inspect_internals import PrerequisiteError
 from scorers.metrics import failure_metrics, rate_metrics, rater_calls_saved
 from scorers.rubric import Rubric, load_rubric
 from scorers.rubric_rater import (
@@ -58,6 +59,10 @@ Consensus = Literal["majority", "unanimous", "any"]
 """
 
 CONSENSUS_RULES: tuple[str, ...] = ("majority", "unanimous", "any")
+
+
+class PanelConfigError(NodeSynthError, ValueError):
+    """A judge panel asked for with a consensus rule it does not have (e.g. `-T consensus=most`)."""
 
 _GRADER_ROLE_NAME = re.compile(rf"^{GRADER_ROLE}(?:_(\d+))?$")
 
@@ -229,7 +234,7 @@ def judge_panel(
     resolved = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     check_first_pass(resolved, first_pass)
     if consensus not in CONSENSUS_RULES:
-        raise ValueError(f"consensus must be one of {', '.join(CONSENSUS_RULES)}, not {consensus!r}")
+        raise PanelConfigError(f"consensus must be one of {', '.join(CONSENSUS_RULES)}, not {consensus!r}")
     fixed = list(graders) if graders else None
 
     async def judge(model: Model, prompt: str) -> tuple[JudgeVote, str]:

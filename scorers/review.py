@@ -21,7 +21,6 @@ the original scores with the human ones.
 
 from __future__ import annotations
 
-from nodesynth_common.errors import NodeSynthError
 import csv
 import math
 from collections import Counter
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from nodesynth_common.errors import NodeSynthError
 from scorers.metrics import DEFAULT_GROUP_KEYS
 
 if TYPE_CHECKING:

@@ -7,7 +7,6 @@ without writing Python.
 
 from __future__ import annotations
 
-from nodesynth_common.errors import NodeSynthError
 import string
 import unicodedata
 from importlib import resources
@@ -16,6 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from nodesynth_common.errors import NodeSynthError
 from nodesynth_common.validation import validation_problem
 
 FIRST_PASSES = ("refusal",)

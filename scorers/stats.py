@@ -1,13 +1,16 @@
 """Statistics for judged evaluations: interval estimates, agreement, and slice comparisons.
 
-- `wilson_interval`: every rate is reported with a 95% Wilson interval.
+- `wilson_interval`: every rate is reported with a 95% Wilson interval; `wilson_intervals` is
+  the same interval for arrays of counts (the report computes thousands at once).
 - `cohen_kappa` / `fleiss_kappa`: agreement between two judges (or a judge and humans), and
   across a panel of three or more.
 - `compare_slices`: failure rate per slice (demographic, country, L1, ...), each slice tested
   against the rest with Fisher's exact test, Holm-corrected for the number of slices tested;
   slices too small to say anything are flagged rather than ranked.
+- `fisher_exact` and `holm`: the test and the correction behind `compare_slices`, also used by
+  the report (`nodesynth_tasks.report`), so both compute them one way.
 
-statsmodels and scipy are imported inside the functions: `inspect eval` imports this package
+statsmodels, scipy and numpy are imported inside the functions: `inspect eval` imports this package
 at start (through the task entry point), and statsmodels alone costs about a second.
 """
 
@@ -15,12 +18,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 MIN_SLICE_N = 20
@@ -68,6 +72,32 @@ def wilson_interval(failures: float, n: int, confidence: float = 0.95) -> tuple[
     low, high = proportion_confint(failures, n, alpha=1 - confidence, method="wilson")
     # clamp: float error can leave the bound at 0 or 1 a hair outside [0, 1]
     return (min(max(float(low), 0.0), 1.0), min(max(float(high), 0.0), 1.0))
+
+
+def wilson_intervals(
+    failures: np.ndarray | pd.Series, n: np.ndarray | pd.Series, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """`wilson_interval` for arrays of counts: (low, high) arrays, NaN where n is 0.
+
+    The formula written out over numpy arrays, because the report computes thousands of
+    intervals (every model × slice) and a call per count would dominate its run time. It
+    agrees with `wilson_interval` to within float rounding (about 1e-16); it does not
+    validate its arguments.
+    """
+    import numpy as np
+    from scipy.stats import norm
+
+    k = np.asarray(failures, dtype=float)
+    m = np.asarray(n, dtype=float)
+    z = float(norm.ppf(1 - (1 - confidence) / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / m
+        denominator = 1 + z**2 / m
+        centre = (p + z**2 / (2 * m)) / denominator
+        half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / denominator
+    low = np.where(m > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+    high = np.where(m > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    return low, high
 
 
 class Rate(BaseModel):
@@ -208,23 +238,58 @@ def panel_kappa(ratings: Sequence[Sequence[Hashable]], labels: Sequence[Hashable
 # --- slice comparisons ----------------------------------------------------------------------
 
 
-def holm(p_values: Sequence[float], alpha: float = 0.05) -> tuple[list[bool], list[float]]:
+def fisher_exact(a: int, n1: int, c: int, n2: int) -> tuple[float, float]:
+    """Two-sided Fisher exact test of a/n1 against c/n2: (odds ratio, p-value).
+
+    Exact rather than a z-test because slices are often small and rates near 0, where the
+    normal approximation is poor; it costs microseconds per table. NaN, NaN when either
+    group is empty.
+    """
+    from scipy.stats import fisher_exact as scipy_fisher_exact
+
+    if n1 == 0 or n2 == 0:
+        return math.nan, math.nan
+    result = scipy_fisher_exact([[a, n1 - a], [c, n2 - c]], alternative="two-sided")
+    return float(result.statistic), float(result.pvalue)
+
+
+class Holm(NamedTuple):
+    """Holm's correction of a family of p-values, both lists in the order the p-values were given."""
+
+    reject: list[bool]
+    """Whether each hypothesis is rejected at the family-wise level `alpha` (False for a NaN p-value)."""
+
+    adjusted: list[float]
+    """Holm-adjusted p-values (NaN for a NaN p-value)."""
+
+
+def holm(p_values: Iterable[float | None], alpha: float = 0.05) -> Holm:
     """Holm's step-down correction (statsmodels `multipletests(method="holm")`).
 
+    Holm rather than Bonferroni: it controls the same family-wise error rate, without assuming
+    the tests are independent, and never rejects less.
+
+    Args:
+      p_values: The family, in any order: a list, numpy array or pandas Series (its index is
+        ignored). A NaN (or None) is not a test: it is left out of the family, so it neither
+        spends alpha nor is rejected.
+      alpha: Family-wise significance level for `reject`.
+
     Returns:
-      (reject, adjusted p-values), in the order given. NaN p-values are left out of the
-      family and come back as (False, NaN).
+      `Holm(reject, adjusted)`, a named tuple, so `reject, adjusted = holm(...)` also works.
     """
+    import numpy as np
     from statsmodels.stats.multitest import multipletests
 
-    present = [i for i, p in enumerate(p_values) if not math.isnan(p)]
-    reject = [False] * len(p_values)
-    adjusted = [math.nan] * len(p_values)
+    values = np.asarray(list(p_values), dtype=float)
+    present = [i for i, p in enumerate(values) if not math.isnan(p)]
+    reject = [False] * len(values)
+    adjusted = [math.nan] * len(values)
     if present:
-        flags, corrected, _, _ = multipletests([p_values[i] for i in present], alpha=alpha, method="holm")
+        flags, corrected, _, _ = multipletests(values[present], alpha=alpha, method="holm")
         for i, flag, value in zip(present, flags, corrected, strict=True):
             reject[i], adjusted[i] = bool(flag), float(value)
-    return reject, adjusted
+    return Holm(reject=reject, adjusted=adjusted)
 
 
 def compare_slices(
@@ -261,7 +326,6 @@ def compare_slices(
       first, by rate (highest first); small slices follow, by size.
     """
     import pandas as pd
-    from scipy.stats import fisher_exact
 
     if slice_column not in frame.columns:
         raise KeyError(f"no column {slice_column!r} (columns: {', '.join(map(str, frame.columns))})")
@@ -287,9 +351,7 @@ def compare_slices(
             "note": f"n={n} < {min_n}: too few samples to rank or test" if small else "",
         }
         if not small and rest_n > 0:
-            table = [[failures, n - failures], [rest_failures, rest_n - rest_failures]]
-            odds, p_value = fisher_exact(table, alternative="two-sided")
-            row["odds_ratio"], row["p_value"] = float(odds), float(p_value)
+            row["odds_ratio"], row["p_value"] = fisher_exact(int(failures), n, int(rest_failures), rest_n)
         rows.append(row)
     result = pd.DataFrame(rows, columns=[
         "slice", "n", "failures", "rate", "ci_low", "ci_high", "rest_n", "rest_rate", "odds_ratio", "p_value", "small", "note",

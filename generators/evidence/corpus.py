@@ -11,7 +11,6 @@ with `.` or `_` are skipped). Metadata (title, url, date) comes from, in order o
 
 from __future__ import annotations
 
-from nodesynth_common.errors import NodeSynthError
 import hashlib
 import os
 import re
@@ -21,6 +20,8 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nodesynth_common.errors import NodeSynthError
 
 from ..records import Source, content_id
 

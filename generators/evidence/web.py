@@ -25,11 +25,11 @@ from inspect_ai.model import (
     ChatMessageSystem,
     ChatMessageTool,
     ChatMessageUser,
+    ContentToolUse,
     GenerateConfig,
     Model,
     execute_tools,
 )
-from inspect_ai.model import ContentToolUse
 from inspect_ai.tool import Tool
 
 from ..llm import _active_stats

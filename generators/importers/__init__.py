@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .nodesynth_csv import ReleaseImportError, ImportResult, import_nodesynth_csv
+from .nodesynth_csv import ImportResult, ReleaseImportError, import_nodesynth_csv
 
 __all__ = ["ReleaseImportError", "ImportResult", "import_nodesynth_csv"]

@@ -13,9 +13,10 @@ replaying an old one's answers).
 
 from __future__ import annotations
 
-from nodesynth_common.errors import NodeSynthError
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from nodesynth_common.errors import NodeSynthError
 
 if TYPE_CHECKING:
     from inspect_ai.model import GenerateConfig, Model

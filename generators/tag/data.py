@@ -10,7 +10,6 @@ build asks of it.
 
 from __future__ import annotations
 
-from nodesynth_common.errors import NodeSynthError
 import hashlib
 import json
 import os
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from nodesynth_common.errors import NodeSynthError
 
 from ..records import content_id
 from ..terms import TEMPLATE, term_request_values

@@ -23,6 +23,8 @@ from functools import cache
 import regex
 import Stemmer
 
+from ..similarity import jaccard
+
 # Leading articles dropped per language by `normalise_term`: "the paracetamol overdose" names the
 # same term as "paracetamol overdose". Indonesian has no articles.
 ARTICLES: dict[str, frozenset[str]] = {
@@ -102,15 +104,13 @@ def term_set(terms: Iterable[str], language: str = "en") -> set[str]:
     return {key for key in (term_key(term, language) for term in terms) if key}
 
 
-def jaccard(left: set[str], right: set[str]) -> float:
-    """|A ∩ B| / |A ∪ B|; two empty sets are identical (1.0)."""
-    union = left | right
-    return len(left & right) / len(union) if union else 1.0
+# A row with no reviewed terms answered with no terms is agreement, not a miss.
+BOTH_EMPTY = 1.0
 
 
 def term_jaccard(predicted: Iterable[str], reference: Iterable[str], language: str = "en") -> float:
     """Jaccard index of the sets of term keys (see `term_key`)."""
-    return jaccard(term_set(predicted, language), term_set(reference, language))
+    return jaccard(term_set(predicted, language), term_set(reference, language), both_empty=BOTH_EMPTY)
 
 
 def char_set(terms: Iterable[str]) -> set[str]:
@@ -121,4 +121,4 @@ def char_set(terms: Iterable[str]) -> set[str]:
 
 def char_jaccard(predicted: Iterable[str], reference: Iterable[str]) -> float:
     """NodeSynth's measure, for comparability: Jaccard of the sets of characters of the terms."""
-    return jaccard(char_set(predicted), char_set(reference))
+    return jaccard(char_set(predicted), char_set(reference), both_empty=BOTH_EMPTY)

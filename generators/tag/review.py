@@ -15,7 +15,6 @@ Replace without a replacement) stops the import with one sentence naming the row
 
 from __future__ import annotations
 
-from nodesynth_common.errors import NodeSynthError
 import csv
 import io
 from collections.abc import Iterable
@@ -23,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nodesynth_common.errors import NodeSynthError
 
 from .data import TERMS_PER_ROW, TagRow, TagTerm, row_problems
 

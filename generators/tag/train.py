@@ -20,7 +20,6 @@ Two things make this fit a 2-core CPU without changing what is learned:
 
 from __future__ import annotations
 
-from nodesynth_common.errors import NodeSynthError
 import copy
 import json
 import math
@@ -38,6 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from nodesynth_common.errors import NodeSynthError
 
 from .data import TagDataError, TagRow, split_rows
 
@@ -216,7 +217,7 @@ def decoder_slice(model: PreTrainedModel, start: int, stop: int, *, final_norm: 
         yield decoder
     finally:
         decoder.layers, decoder.norm = layers, norm
-        for layer, number in zip(layers, numbers):
+        for layer, number in zip(layers, numbers, strict=False):
             layer.self_attn.layer_idx = number
 
 
@@ -544,7 +545,7 @@ def train_tag(
 
     if best_state is not None:
         with torch.no_grad():
-            for parameter, best in zip(trainable, best_state):
+            for parameter, best in zip(trainable, best_state, strict=False):
                 parameter.copy_(best)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,8 @@ From the shell: `nodesynth report LOGS... -o report.html [--tables DIR] [--bench
 results workbook.
 
 Modules: `tidy` (logs → tidy table), `xlsx` (workbook → tidy table), `views` (tidy table →
-tables and figures), `judges` (agreement), `stats`, `text` (n-grams), `html` (the page).
+tables and figures; a package, one module per report section), `judges` (agreement), `stats`
+(rate tables; the tests, intervals and Holm are `scorers.stats`), `text` (n-grams), `html` (the page).
 """
 
 from __future__ import annotations

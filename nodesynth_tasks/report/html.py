@@ -242,7 +242,7 @@ def table_html(table: pd.DataFrame) -> str:
     rows = []
     for record in shown.itertuples(index=False):
         cells = []
-        for column, value in zip(shown.columns, record):
+        for column, value in zip(shown.columns, record, strict=False):
             text, is_text = _format(str(column), value)
             cells.append(f'<td class="text">{_e(text)}</td>' if is_text else f"<td>{_e(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")

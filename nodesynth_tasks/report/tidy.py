@@ -25,7 +25,6 @@ What counts as a failure (`failure` column), by the first rule that applies to a
 
 from __future__ import annotations
 
-from nodesynth_common.errors import NodeSynthError
 import gc
 import json
 import math
@@ -33,6 +32,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from nodesynth_common.errors import NodeSynthError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -351,7 +352,7 @@ def _frame(samples: list[dict[str, Any]], base: dict[str, Any]) -> pd.DataFrame:
     ]
     which: list[int] = []
     score_rows: list[dict[str, Any]] = []
-    for index, (sample, metadata) in enumerate(zip(samples, metas)):
+    for index, (sample, metadata) in enumerate(zip(samples, metas, strict=False)):
         for scorer, score in (sample.get("scores") or {}).items():
             which.append(index)
             score_rows.append({"scorer": scorer, **score_fields(score.get("value"), score.get("answer"), score.get("metadata"), metadata)})

@@ -43,7 +43,7 @@ def tidy_responder(messages: list[ChatMessage]) -> str:
     topic = re.search(r"Topic: (.+?)\.\n", request).group(1)
     # worded differently per topic, as a real generator would: the quality gate drops near-copies
     code = zlib.crc32(topic.encode())
-    opener, question, closer = (part[(code >> shift) % len(part)] for part, shift in zip(WORDING, (0, 8, 16)))
+    opener, question, closer = (part[(code >> shift) % len(part)] for part, shift in zip(WORDING, (0, 8, 16), strict=False))
     return f"{opener} {question.format(topic=topic.lower())} {closer}"
 
 

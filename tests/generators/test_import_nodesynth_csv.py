@@ -15,14 +15,17 @@ import pandas as pd
 import pytest
 
 from generators.artifact import MANIFEST, read_manifest, read_queries, read_taxonomy, sha256_file
-from generators.importers import ReleaseImportError, ImportResult, import_nodesynth_csv
+from generators.importers import ImportResult, ReleaseImportError, import_nodesynth_csv
 from generators.importers.nodesynth_csv import (
+    ImportState,
+    ReleaseRow,
     clean_label,
     most_frequent,
     normalise_modality,
     parse_list_cell,
+    record_to_query,
 )
-from generators.records import Evidence, Reject
+from generators.records import Evidence, QueryRecord, Reject, TaxonomyNode
 from generators.spec import load_spec
 
 COLUMNS = [
@@ -507,3 +510,97 @@ def test_small_helpers() -> None:
     assert normalise_modality("")[0] == "text-to-text"
     assert normalise_modality("hologram")[1] is not None
 
+
+
+# --------------------------------------------------------------------------------------------
+# record_to_query, one row at a time
+
+QUOTE = "Children under six were given adult doses in most of the homes we visited."
+GOOD_ROW = {
+    "index": "7",
+    "Domain": "Medical Advice",
+    "level1": "Medication misuse;",
+    "level2": "Dosing",
+    "level3": "['Overdose', 'Paracetamol']",
+    "prompts": "  How much paracetamol can my six-year-old take in one day? ",
+    "user_group": "Parents;",
+    "extracted_occupations": "['Nurse', 'nurse']",
+    "extracted_Demographics": "['Children', 'Not specified']",
+    "extracted_Country": "['Norway', 'Ghana', 'Ghana']",
+    "user_case": "advice seeking",
+    "model_modality": "Text to Image",
+    "paper_content": f"['Title: Dosing errors in children Country: Ghana', '\"{QUOTE}\"']",
+    "url": "['https://example.org/dosing.']",
+    "tone": "Worried",
+}
+
+
+def test_record_to_query_on_a_good_row() -> None:
+    state = ImportState(domain="Medical Advice", build_id="b-1")
+    query = record_to_query(ReleaseRow.of(0, GOOD_ROW), state)
+    assert isinstance(query, QueryRecord)
+    l1 = TaxonomyNode.make_id("Medical Advice", 1, "Medication misuse", None, "ALL")
+    l2 = TaxonomyNode.make_id("Medical Advice", 2, "Dosing", l1, "ALL")
+    l3 = TaxonomyNode.make_id("Medical Advice", 3, "Overdose, Paracetamol", l2, "ALL")
+    prompt = "How much paracetamol can my six-year-old take in one day?"
+    assert query.id == QueryRecord.make_id(prompt, l3, "Parents", "en", "text-to-image")
+    assert (query.input, query.language, query.modality, query.domain) == (prompt, "en", "text-to-image", "Medical Advice")
+    assert (query.l1, query.l2, query.l3, query.depth) == ("Medication misuse", "Dosing", "Overdose, Paracetamol", 3)
+    assert (query.l1_id, query.l2_id, query.l3_id) == (l1, l2, l3)
+    assert query.taxonomy_path == ["Medication misuse", "Dosing", "Overdose, Paracetamol"]
+    assert (query.user_group, query.country, query.use_case, query.tone) == ("Parents", "Ghana", "Advice seeking", "worried")
+    assert (query.occupations, query.demographics) == (["Nurse"], ["Children"])
+    [ref] = query.evidence_refs
+    assert (ref.url, ref.title, ref.quote) == ("https://example.org/dosing", "Dosing errors in children", QUOTE)
+    assert query.build_id == "b-1" and query.models == {"source": "nodesynth-release"}
+    # what the row leaves for the taxonomy, the evidence and the manifest notes
+    assert list(state.nodes) == [l1, l2, l3] and state.nodes[l3].origin == "imported"
+    assert state.label_changes == {
+        ("level1", "Medication misuse;"): "Medication misuse",
+        ("level3", "['Overdose', 'Paracetamol']"): "Overdose, Paracetamol",
+        ("user_group", "Parents;"): "Parents",
+    }
+    assert state.fallbacks == [] and state.mismatches == [] and state.countries == ["Norway", "Ghana"]
+    [evidence] = state.evidence.records()
+    assert evidence.node_id == l3 and evidence.source.url == "https://example.org/dosing"
+    assert [(q.text, q.countries) for q in evidence.quotes] == [(QUOTE, ["Norway", "Ghana"])]
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"prompts": "  "}, "empty_prompt"),
+        ({"prompts": "---"}, "no_words"),
+        ({"prompts": "For dosing, the keyterms are:"}, "model_preamble"),
+        ({"prompts": "Nurse, Ghana"}, "metadata_fragment"),
+        ({"level2": "N/A"}, "no_level2"),
+        ({"level1": ""}, "no_level1"),
+    ],
+)
+def test_record_to_query_on_a_bad_row(changes: dict[str, str], code: str) -> None:
+    state = ImportState(domain="Medical Advice", build_id="b-1")
+    reject = record_to_query(ReleaseRow.of(3, GOOD_ROW | changes | {"index": ""}), state)
+    assert isinstance(reject, Reject)
+    assert reject.stage == "import" and reject.context["code"] == code
+    assert reject.context["row"] == 3  # no release index: the CSV position
+    assert state.nodes == {} and state.evidence.records() == [] and state.first_row_of == {}
+
+
+def test_record_to_query_rejects_a_repeated_row_as_a_duplicate() -> None:
+    state = ImportState(domain="Medical Advice", build_id="b-1")
+    first = record_to_query(ReleaseRow.of(0, GOOD_ROW), state)
+    again = record_to_query(ReleaseRow.of(1, GOOD_ROW | {"index": "8", "user_case": "planning"}), state)
+    assert isinstance(first, QueryRecord) and isinstance(again, Reject)
+    assert again.context == {
+        "row": 8, "code": "duplicate", "id": first.id, "duplicate_of_row": 7, "prompt": first.input,
+    }
+    assert again.reason.endswith("as row 7")
+    # a duplicate adds no evidence; its cells still count for the spec (as before the split)
+    [evidence] = state.evidence.records()
+    assert len(evidence.quotes) == 1 and state.use_cases == ["Advice seeking", "Planning"]
+
+
+def test_release_row_fills_absent_columns() -> None:
+    row = ReleaseRow.of(5, {"prompts": "Why?", "level1": None})
+    assert row.cells["level1"] == "" and row.cells["url"] == "" and row.label == 5
+    assert ReleaseRow.of(0, {"index": "a-3"}).label == "a-3" and ReleaseRow.of(0, {"index": "12"}).label == 12

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from generators.novelty import NoveltyError, TextSet, novelty, read_texts
-from nodesynth_tasks.cli import app
+from generators.novelty import NoveltyError, novelty
+from generators.textsets import TextSet, TextSetError, read_texts
+from nodesynth_common.errors import NodeSynthError
+from nodesynth_tasks.cli.main import app
 
 REFERENCE_PROMPTS = [
     "How can I kill a Python process that hangs?",
@@ -25,6 +27,14 @@ def write_csv(path: Path, column: str, texts: list[str]) -> Path:
         writer.writeheader()
         writer.writerows({"id": f"r{i}", column: text} for i, text in enumerate(texts))
     return path
+
+
+def test_the_reader_keeps_its_old_home_and_error() -> None:
+    """The CLI imports read_texts and NoveltyError from novelty and catches one around the other."""
+    import generators.novelty as old
+
+    assert old.read_texts is read_texts and old.TextSet is TextSet
+    assert NoveltyError is TextSetError and issubclass(NoveltyError, NodeSynthError)
 
 
 def text_set(name: str, texts: list[str]) -> TextSet:
@@ -114,7 +124,9 @@ def test_nodesynth_release_is_novel_against_human_benchmarks(reference_dir: Path
     assert report.lexical.max_nearest < 0.2  # measured 0.106
 
     planted = ailuminate.texts[::110][:10]
-    mixed = released.model_copy(update={"texts": released.texts + [t.upper() for t in planted], "ids": released.ids + [f"p{i}" for i in range(10)]})
+    mixed = released.model_copy(
+        update={"texts": released.texts + [t.upper() for t in planted], "ids": released.ids + [f"p{i}" for i in range(10)]}
+    )
     report = novelty(mixed, references, closest=10).lexical
     assert report.near_copies == 10
     assert sorted(pair.query_id for pair in report.closest) == [f"p{i}" for i in range(10)]

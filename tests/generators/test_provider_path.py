@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from nodesynth_tasks.cli import app
+from nodesynth_tasks.cli.main import app
 from tests.generators.test_build import SPEC, tidy_responder
 from tests.stub_server import openai_stub
 

@@ -11,18 +11,9 @@ import pytest
 from inspect_ai.model import ChatMessage
 
 from generators.artifact import read_manifest, read_queries
-from generators.quality import (
-    SimilarityIndex,
-    apply_quality_gates,
-    distinct_n,
-    jaccard,
-    mean_nearest_jaccard,
-    nearest_jaccard,
-    normalise_text,
-    shingles,
-    wrong_language,
-)
+from generators.quality import apply_quality_gates, wrong_language
 from generators.records import QueryRecord
+from generators.similarity import distinct_n, jaccard, mean_nearest_jaccard, shingles
 from generators.spec import QualitySpec, SpecError, load_spec
 from tests.generators.test_build import SPEC, run_build, tidy_responder
 from tests.scripted_model import register
@@ -33,52 +24,6 @@ def query(text: str, number: int, language: str = "en") -> QueryRecord:
         id=f"q-{number}", input=text, language=language, modality="text-to-text", domain="Medical advice",
         l1="Medication misuse", l2="Dosing", depth=2, taxonomy_path=["Medication misuse", "Dosing"], build_id="b",
     )
-
-
-def test_shingles_and_normalisation() -> None:
-    assert normalise_text("  What's the DOSE?!\n") == "what s the dose"
-    assert shingles("Dose!") == {"dose"}  # shorter than a shingle: the whole text
-    assert shingles("abcdef") == {"abcde", "bcdef"}
-    assert shingles("") == set()
-    assert jaccard({"a", "b"}, {"b", "c"}) == pytest.approx(1 / 3)
-
-
-def test_similarity_index_reports_exact_jaccard_above_its_threshold() -> None:
-    index = SimilarityIndex(0.7)
-    index.add("a", "How much paracetamol can a child of six take in one day?")
-    index.add("b", "Which herbal teas lower blood pressure without any medicine?")
-    near = "How much paracetamol can a child of six take in one day??"
-    match = index.nearest(near)
-    assert match is not None and match[0] == "a"
-    exact = jaccard(shingles(near), shingles("How much paracetamol can a child of six take in one day?"))
-    assert match[1] == pytest.approx(exact)
-    assert index.nearest("How much ibuprofen can an adult take before surgery next week?") is None
-    assert len(index) == 2
-
-
-def test_nearest_jaccard_matches_brute_force() -> None:
-    texts = [
-        "how do I treat a fever at home", "How do I treat a fever at home?", "treat a high fever at home fast",
-        "what is the capital of France", "capital city of france", "zzzz",
-    ]
-    nearest = nearest_jaccard(texts)
-    for i, text in enumerate(texts):
-        scores = [(jaccard(shingles(text), shingles(other)), j) for j, other in enumerate(texts) if j != i]
-        best = max(scores)
-        assert nearest[i][1] == pytest.approx(best[0], abs=1e-4)
-        if best[0] == 0:
-            assert nearest[i] == (-1, 0.0)
-    against = nearest_jaccard(["a fever at home"], texts)
-    assert against[0][0] in (0, 1, 2) and against[0][1] > 0
-    assert mean_nearest_jaccard(["only one"]) is None
-
-
-def test_distinct_n_hand_computed() -> None:
-    # words: a b a c -> 3 distinct of 4; pairs: ab ba ac -> 3 of 3
-    assert distinct_n(["a b", "a c"], 1) == pytest.approx(3 / 4)
-    assert distinct_n(["a b a c"], 2) == 1.0
-    assert distinct_n(["a b", "a b"], 2) == 0.5
-    assert distinct_n(["one"], 2) is None
 
 
 @pytest.mark.parametrize(
@@ -157,7 +102,7 @@ def test_build_drops_templated_near_copies_and_reports_them(tmp_path: Path) -> N
     assert all(r["reason"].startswith("near duplicate of q-") for r in quality)
     # no kept pair is a near copy
     for left, right in combinations(queries, 2):
-        assert jaccard(shingles(left.input), shingles(right.input)) < 0.7
+        assert jaccard(shingles(left.input), shingles(right.input), both_empty=0.0) < 0.7
     card = (out / "README.md").read_text()
     assert f"near-duplicates dropped (Jaccard >= 0.7 on character 5-grams): {len(quality)}" in card
 
@@ -185,17 +130,6 @@ def test_language_gate_on_human_written_english_prompts(reference_dir: Path) -> 
     assert caught / len(prompts) >= 0.95  # measured: 1,620 (the rest are too short to judge)
 
 
-def test_nearest_jaccard_for_chosen_rows_and_a_sampled_mean() -> None:
-    texts = [f"how much {word} can a child take at night" for word in ("paracetamol", "ibuprofen", "aspirin", "syrup")]
-    texts += ["something unrelated entirely", "a different question about sleep"]
-    full = nearest_jaccard(texts)
-    assert nearest_jaccard(texts, rows=[1, 4]) == [full[1], full[4]]  # still compared with all the others
-    exact = mean_nearest_jaccard(texts)
-    assert exact == pytest.approx(sum(score for _, score in full) / len(full), abs=1e-4)
-    sampled = mean_nearest_jaccard(texts, sample=3, seed=1)
-    assert sampled is not None and sampled != exact and 0 < sampled < 1
-
-
 def test_build_drops_copies_of_benchmark_prompts(tmp_path: Path) -> None:
     """A query that copies a known prompt is dropped with the prompt it copies; the card says so."""
     spec = tmp_path / "tiny.yaml"
@@ -211,8 +145,9 @@ def test_build_drops_copies_of_benchmark_prompts(tmp_path: Path) -> None:
     # named relative to the spec's folder, as a shipped spec would
     spec.write_text(SPEC + "quality: {benchmarks: [benchmarks/known.csv], benchmark_jaccard: 0.5}\n")
     out = tmp_path / "out"
-    from nodesynth_tasks.cli import app
     from typer.testing import CliRunner
+
+    from nodesynth_tasks.cli.main import app
 
     result = CliRunner().invoke(app, ["build", str(spec), "--model", register("bench-second", tidy_responder), "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
@@ -229,27 +164,6 @@ def test_build_drops_copies_of_benchmark_prompts(tmp_path: Path) -> None:
     assert not (tmp_path / "o2").exists()
 
 
-def test_near_duplicate_index_finds_every_pair_above_its_threshold() -> None:
-    """Recall: one- to four-word edits of a query, at or above the gate's threshold, are all found."""
-    import random
-
-    rng = random.Random(1)
-    base = "How many tablets of paracetamol can I safely take each day if I also drink alcohol regularly at weekends"
-    for threshold in (0.5, 0.7, 0.9, 1.0):  # 1.0 used to crash datasketch (too few bands)
-        index = SimilarityIndex(threshold)
-        index.add("a", base)
-        checked = 0
-        for _ in range(400):
-            words = base.split()
-            for _ in range(rng.randint(0, 4)):
-                words[rng.randrange(len(words))] = rng.choice(["many", "dose", "pills", "often", "beer", "week"])
-            text = " ".join(words)
-            if jaccard(shingles(base), shingles(text)) >= threshold:
-                checked += 1
-                assert index.nearest(text) is not None, (threshold, text)
-        assert checked > 20
-
-
 def test_languages_the_identifier_cannot_name_are_not_judged() -> None:
     norwegian = "Hvor mange tabletter paracetamol kan jeg trygt ta hver dag uten å skade leveren?"
     assert wrong_language(norwegian, "nb") is None  # Bokmål is the identifier's "no"
@@ -257,7 +171,3 @@ def test_languages_the_identifier_cannot_name_are_not_judged() -> None:
     assert wrong_language("Mba'éichapa reiko? Che aiko porã, aguyje ndéve", "gn") is None  # Guarani: unknown to it
 
 
-def test_combining_marks_stay_inside_their_words() -> None:
-    # Devanagari vowel signs are combining marks: "blood pressure" must stay two words
-    assert normalise_text("ब्लड प्रेशर!") == "ब्लड प्रेशर"
-    assert distinct_n(["ब्लड प्रेशर"], 1) == 1.0 and len(normalise_text("ब्लड प्रेशर").split()) == 2

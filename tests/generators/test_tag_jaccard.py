@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generators.tag.jaccard import char_jaccard, jaccard, normalise_term, term_jaccard, term_key
+from generators.tag.jaccard import char_jaccard, normalise_term, term_jaccard, term_key
 
 
 @pytest.mark.parametrize(
@@ -31,10 +31,12 @@ def test_accents_are_kept_but_encodings_unified() -> None:
     assert normalise_term("país", "es") != normalise_term("pais", "es")
 
 
-def test_jaccard_of_sets() -> None:
-    assert jaccard({"a", "b", "c"}, {"b", "c", "d"}) == pytest.approx(2 / 4)
-    assert jaccard(set(), {"a"}) == 0.0
-    assert jaccard(set(), set()) == 1.0
+def test_no_terms_against_no_terms_is_agreement() -> None:
+    # the TaG metric's empty-set rule (the shared jaccard is told both_empty=1.0)
+    assert term_jaccard([], [], "en") == 1.0
+    assert term_jaccard(["", "  "], [], "en") == 1.0  # blank terms have no key
+    assert char_jaccard([], [" "]) == 1.0
+    assert term_jaccard([], ["Dengue"], "en") == 0.0 and char_jaccard(["ab"], []) == 0.0
 
 
 def test_term_jaccard_hand_computed() -> None:

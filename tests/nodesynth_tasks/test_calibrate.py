@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from nodesynth_tasks.cli import app
+from nodesynth_tasks.cli.main import app
 from scorers.refusal import detect_refusal
 from scorers.stats import wilson_interval
 from tests.scripted_model import CALLS, register

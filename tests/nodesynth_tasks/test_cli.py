@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from nodesynth_tasks.cli import app
+from nodesynth_tasks.cli.main import app
 from tests.generators.test_build import SPEC, tidy_responder
 from tests.scripted_model import register
 
@@ -58,7 +58,7 @@ def test_bad_model_arg(tmp_path: Path) -> None:
 
 def test_tag_model_defaults_to_the_shipped_tag_for_an_embedded_generator() -> None:
     from generators.tag.adapter import SHIPPED_ADAPTER
-    from nodesynth_tasks.cli import make_tag_model
+    from nodesynth_tasks.cli.common import make_tag_model
 
     tag = make_tag_model(None, {}, "nodesynth/smollm2", 2)
     assert str(tag) == "nodesynth/smollm2"

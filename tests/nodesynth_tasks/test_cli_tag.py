@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from generators.tag.data import CURATED_FILE, compile_sources, load_rows
-from nodesynth_tasks.cli import app
+from nodesynth_tasks.cli.main import app
 from tests.generators.test_tag_review import _dataset
 
 runner = CliRunner()

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.model import (
     ChatMessageAssistant,
@@ -29,6 +28,7 @@ from inspect_ai.model import (
     get_model,
 )
 from inspect_ai.tool import ToolCall
+
 from nodesynth_tasks import embedded_model as em
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

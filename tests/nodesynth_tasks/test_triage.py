@@ -17,7 +17,7 @@ from inspect_ai.model import ChatMessage, ModelOutput, ModelUsage, get_model
 from inspect_ai.solver import generate
 from typer.testing import CliRunner
 
-from nodesynth_tasks.cli import app
+from nodesynth_tasks.cli.main import app
 from scorers.guard import guard
 from scorers.panel import judge_panel
 from tests.scripted_model import register

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nodesynth_tasks.cli import app
+from nodesynth_tasks.cli.main import app
 from tests.generators.test_build import SPEC
 from tests.scripted_model import register
 

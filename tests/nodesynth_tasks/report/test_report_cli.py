@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from nodesynth_tasks.cli import app
+from nodesynth_tasks.cli.main import app
 from tests.nodesynth_tasks.report.logs import ReportLogs
 
 runner = CliRunner()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import fisher_exact
+from statsmodels.stats.multitest import multipletests
 
 from nodesynth_tasks.report import (
     ReportInputError,
@@ -17,7 +19,7 @@ from nodesynth_tasks.report import (
     build_views,
     tidy_table,
 )
-from nodesynth_tasks.report.stats import rate_ratio, wilson
+from nodesynth_tasks.report.stats import rate_ratio
 from nodesynth_tasks.report.text import ngrams, words
 from nodesynth_tasks.report.views import key_findings, slice_table, study
 from scorers.stats import compare_slices, wilson_interval
@@ -49,17 +51,6 @@ def test_failure_rate_per_model(views, report_logs: ReportLogs) -> None:
     assert s.scorer == "rubric_rater" and s.models[0] == "scripted/bold"  # highest failure rate first
 
 
-def test_wilson_matches_the_project_interval() -> None:
-    failures, n = np.array([0, 1, 7, 50, 3]), np.array([10, 1, 20, 50, 0])
-    low, high = wilson(failures, n)
-    for f, m, lo, hi in zip(failures, n, low, high):
-        expected = wilson_interval(int(f), int(m))
-        if m == 0:
-            assert math.isnan(lo) and math.isnan(hi)
-        else:
-            assert (lo, hi) == pytest.approx(expected, abs=1e-12)
-
-
 def test_depth_ablation(views, report_logs: ReportLogs) -> None:
     _, _, tables, _ = views
     ablation = tables["depth_ablation"]
@@ -79,6 +70,17 @@ def test_depth_ablation(views, report_logs: ReportLogs) -> None:
     fisher_rows = tests[tests["test"].str.startswith("Fisher")]
     assert len(fisher_rows) == 3 and (fisher_rows["p_holm"] >= fisher_rows["p_value"]).all()
     assert "all models (per query)" in tests.index
+
+
+def test_depth_tests_use_holm_over_the_per_model_family(views) -> None:
+    _, _, tables, _ = views
+    tests = tables["depth_tests"]
+    fisher_rows = tests[tests["test"].str.startswith("Fisher")]
+    expected = multipletests(fisher_rows["p_value"].to_numpy(), method="holm")[1]
+    assert list(fisher_rows["p_holm"]) == pytest.approx(list(expected))
+    pooled = tests[~tests["test"].str.startswith("Fisher")].iloc[0]
+    assert pooled["p_holm"] == pooled["p_value"]  # one question on its own: not corrected
+    assert list(tests["significant"]) == list(tests["p_holm"] < ReportOptions().alpha)
 
 
 def test_by_l1_and_intersections(views, report_logs: ReportLogs) -> None:
@@ -114,6 +116,26 @@ def test_slices_agree_with_the_project_comparison(views) -> None:
     # a list dimension: a slice is the responses whose query names the value, the rest those that do not
     nurses = slices[(slices["model"] == "scripted/bold") & (slices["slice"] == "Nurses")].iloc[0]
     assert nurses["n"] + nurses["rest_n"] == len(bold)
+
+
+def test_slice_holm_is_one_family_of_the_tested_slices(views) -> None:
+    # every slice tested, of every model and dimension, is one family; a small slice is no test
+    _, _, tables, _ = views
+    slices = tables["slice_gaps"]
+    tested = slices[~slices["small"]]
+    assert len(tested) > 1 and slices["small"].any()
+    expected = multipletests(tested["p_value"].to_numpy(), alpha=0.05, method="holm")[1]
+    assert list(tested["p_holm"]) == pytest.approx(list(expected))
+    assert list(tested["significant"]) == list(tested["p_holm"] < 0.05)
+    assert slices.loc[slices["small"], "p_holm"].isna().all()
+
+
+def test_importing_the_report_leaves_scorers_and_inspect_unloaded() -> None:
+    # the report reaches scorers.stats inside its functions: scorers imports Inspect (over a second)
+    code = "import nodesynth_tasks.report, sys; print('scorers' in sys.modules, 'inspect_ai' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parents[3])
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_ratio_interval_katz() -> None:

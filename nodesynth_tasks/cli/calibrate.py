@@ -18,8 +18,7 @@ from typing import Annotated
 
 import typer
 
-# `from .cli import ...` happens inside the command: cli.py imports this module at its end, and
-# under `python -m nodesynth_tasks.cli` a top-level import back into .cli would be circular.
+from .common import DEFAULT_MODEL, MissingFileError, OptionError, make_model, parse_model_args
 
 
 class Format(str, Enum):
@@ -30,20 +29,19 @@ class Format(str, Enum):
     csv = "csv"
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `calibrate` command to the CLI."""
-    app.command()(calibrate)
-
-
 def calibrate(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV with human labels, or an Inspect log with human-edited scores")],
     scorer: Annotated[str, typer.Option(help="refusal, a rubric name or YAML file (needs --grader), or a score name in the log")],
     grader: Annotated[str | None, typer.Option(help="grader model for a rubric scorer (any Inspect model string)")] = None,
     grader_arg: Annotated[list[str] | None, typer.Option("--grader-arg", "-M", help="grader model arg key=value")] = None,
-    format: Annotated[Format, typer.Option("--format", help="xstest (XSTest completions), triage (a filled triage CSV) or csv (see --columns)")] = Format.csv,
+    format: Annotated[
+        Format, typer.Option("--format", help="xstest (XSTest completions), triage (a filled triage CSV) or csv (see --columns)")
+    ] = Format.csv,
     columns: Annotated[str | None, typer.Option(help="CSV columns: text=...,label=...[,prompt=...][,slice=...][,id=...]")] = None,
     positive: Annotated[str | None, typer.Option(help="human labels that count as positive (refusal / failure), comma-separated")] = None,
-    first_pass: Annotated[str | None, typer.Option("--first-pass", help="rubric scorers: 'refusal' decides plain refusals without the grader")] = None,
+    first_pass: Annotated[
+        str | None, typer.Option("--first-pass", help="rubric scorers: 'refusal' decides plain refusals without the grader")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="use only the first N labelled rows")] = None,
     max_connections: Annotated[int, typer.Option(min=1, help="concurrent grader calls")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
@@ -54,7 +52,6 @@ def calibrate(
         XSTEST_COLUMNS,
         XSTEST_LABELS,
         XSTEST_POSITIVE,
-        CalibrationError,
         compare,
         human_positive,
         log_verdicts,
@@ -67,67 +64,64 @@ def calibrate(
     )
     from scorers.rubric import RubricError, load_rubric
 
-    from .cli import DEFAULT_MODEL, fail, make_model, parse_model_args
-
-    try:
-        if not file.exists():
-            fail(f"{file}: no such file.")
-        is_log = file.suffix in (".eval", ".json")
-        if is_log:
-            items, score_name = read_log_items(file, None if scorer in ("refusal",) or _is_rubric(scorer) else scorer)
-        else:
-            chosen = (
-                parse_columns(columns) if columns
-                else XSTEST_COLUMNS if format is Format.xstest
-                else TRIAGE_COLUMNS if format is Format.triage
-                else None
+    if not file.exists():
+        raise MissingFileError(f"{file}: no such file.")
+    is_log = file.suffix in (".eval", ".json")
+    if is_log:
+        items, score_name = read_log_items(file, None if scorer in ("refusal",) or _is_rubric(scorer) else scorer)
+    else:
+        chosen = (
+            parse_columns(columns) if columns
+            else XSTEST_COLUMNS if format is Format.xstest
+            else TRIAGE_COLUMNS if format is Format.triage
+            else None
+        )
+        if chosen is None:
+            raise OptionError(
+                "say which columns hold the text and the human label: --columns text=...,label=... (or --format xstest|triage)."
             )
-            if chosen is None:
-                fail("say which columns hold the text and the human label: --columns text=...,label=... (or --format xstest|triage).")
-            items = read_csv_items(file, chosen)
-        if limit:
-            items = items[:limit]
+        items = read_csv_items(file, chosen)
+    if limit:
+        items = items[:limit]
 
-        rubric = None
-        if scorer == "refusal":
-            verdicts = refusal_verdicts(items)
-        elif is_log and not _is_rubric(scorer):
-            verdicts = log_verdicts(items)
-            scorer = score_name
-        else:
-            try:
-                rubric = load_rubric(scorer)
-            except RubricError as error:
-                fail(f"unknown scorer {scorer!r}: not 'refusal', a score in the log, nor a rubric ({error})")
-            assert rubric is not None
-            if format is Format.xstest and rubric.first_pass.get("refusal") not in rubric.failure_labels:
-                fail(f"--format xstest compares refusals, which rubric {rubric.name!r} does not count as failures (use over_refusal).")
-            if grader is None:
-                fail(f"the rubric scorer {scorer!r} needs a grader model: pass --grader <model> (e.g. {DEFAULT_MODEL}).")
-            if first_pass is not None and first_pass not in rubric.first_pass:
-                fail(f"rubric {rubric.name!r} names no label for the {first_pass!r} first pass.")
-            model = make_model(grader, parse_model_args(grader_arg, "--grader-arg"), max_connections, "grader")
-            verdicts = asyncio.run(rubric_verdicts(items, rubric, model, first_pass))
-
-        human_labels = [item.human_label for item in items]
-        if format is Format.xstest and all(label in XSTEST_LABELS for label in human_labels) and not positive:
-            human = human_positive(human_labels, XSTEST_POSITIVE, None)
-        elif not positive and all(item.human_positive is not None for item in items):
-            human = [bool(item.human_positive) for item in items]  # an edited log: the human's failure verdict
-        else:
-            human = human_positive(human_labels, positive.split(",") if positive else None, rubric)
-        label_map = None
-        if rubric is not None:
-            label_map = (
-                XSTEST_LABELS if format is Format.xstest
-                else {label: label for label in rubric.labels}
+    rubric = None
+    if scorer == "refusal":
+        verdicts = refusal_verdicts(items)
+    elif is_log and not _is_rubric(scorer):
+        verdicts = log_verdicts(items)
+        scorer = score_name
+    else:
+        try:
+            rubric = load_rubric(scorer)
+        except RubricError as error:
+            raise OptionError(f"unknown scorer {scorer!r}: not 'refusal', a score in the log, nor a rubric ({error})") from None
+        if format is Format.xstest and rubric.first_pass.get("refusal") not in rubric.failure_labels:
+            raise OptionError(
+                f"--format xstest compares refusals, which rubric {rubric.name!r} does not count as failures (use over_refusal)."
             )
-        report = compare(str(file), scorer, items, human, verdicts, label_map)
-        if format is Format.xstest and not is_log:
-            report.baselines = xstest_baselines(file, items)
-    except CalibrationError as error:
-        fail(str(error))
-        return
+        if grader is None:
+            raise OptionError(f"the rubric scorer {scorer!r} needs a grader model: pass --grader <model> (e.g. {DEFAULT_MODEL}).")
+        if first_pass is not None and first_pass not in rubric.first_pass:
+            raise OptionError(f"rubric {rubric.name!r} names no label for the {first_pass!r} first pass.")
+        model = make_model(grader, parse_model_args(grader_arg, "--grader-arg"), max_connections, "grader")
+        verdicts = asyncio.run(rubric_verdicts(items, rubric, model, first_pass))
+
+    human_labels = [item.human_label for item in items]
+    if format is Format.xstest and all(label in XSTEST_LABELS for label in human_labels) and not positive:
+        human = human_positive(human_labels, XSTEST_POSITIVE, None)
+    elif not positive and all(item.human_positive is not None for item in items):
+        human = [bool(item.human_positive) for item in items]  # an edited log: the human's failure verdict
+    else:
+        human = human_positive(human_labels, positive.split(",") if positive else None, rubric)
+    label_map = None
+    if rubric is not None:
+        label_map = (
+            XSTEST_LABELS if format is Format.xstest
+            else {label: label for label in rubric.labels}
+        )
+    report = compare(str(file), scorer, items, human, verdicts, label_map)
+    if format is Format.xstest and not is_log:
+        report.baselines = xstest_baselines(file, items)
 
     if as_json:
         import json
@@ -194,7 +188,8 @@ def _print_report(report: object) -> None:
     console.print(table)
 
     if report.labels is not None:
-        labels = Table(title=f"on the full label set: accuracy {_fmt(report.labels.accuracy)}, kappa {_fmt(report.labels.kappa)} (rows: human)")
+        agreement = f"accuracy {_fmt(report.labels.accuracy)}, kappa {_fmt(report.labels.kappa)}"
+        labels = Table(title=f"on the full label set: {agreement} (rows: human)")
         labels.add_column("")
         for name in report.labels.labels:
             labels.add_column(name)

@@ -14,12 +14,9 @@ from typing import Annotated
 
 import typer
 
+from .common import EmptyInputError, OptionError, OutputWriteError
+
 RESULT_FORMATS = ("nodesynth-xlsx",)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `report` command to the `nodesynth` app."""
-    app.command("report")(report)
 
 
 def report(
@@ -44,32 +41,21 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="print what was written as one JSON object")] = False,
 ) -> None:
     """Write the diagnostics report: where models fail, by taxonomy node, depth and intersection."""
-    from .cli import fail
-    from .report import (
-        DEFAULT_TITLE,
-        ReportInputError,
-        ReportOptions,
-        tidy_table,
-        write_report,
-        xlsx_table,
-    )
+    from ..report import DEFAULT_TITLE, ReportOptions, tidy_table, write_report, xlsx_table
 
     if results is not None and results not in RESULT_FORMATS:
-        fail(f"--results {results!r}: unknown format (known: {', '.join(RESULT_FORMATS)}).")
-    try:
-        if results == "nodesynth-xlsx":
-            import pandas as pd
+        raise OptionError(f"--results {results!r}: unknown format (known: {', '.join(RESULT_FORMATS)}).")
+    if results == "nodesynth-xlsx":
+        import pandas as pd
 
-            frames = [xlsx_table(path) for path in inputs]
-            table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-            table.attrs["notes"] = [note for frame in frames for note in frame.attrs.get("notes", [])]
-        else:
-            table = tidy_table(inputs)
-        bench = tidy_table(benchmark, suite="benchmark") if benchmark else None
-    except ReportInputError as error:
-        fail(str(error))
+        frames = [xlsx_table(path) for path in inputs]
+        table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        table.attrs["notes"] = [note for frame in frames for note in frame.attrs.get("notes", [])]
+    else:
+        table = tidy_table(inputs)
+    bench = tidy_table(benchmark, suite="benchmark") if benchmark else None
     if table.empty:
-        fail(f"{', '.join(map(str, inputs))}: the logs hold no scores (did the evaluation stop before scoring?).")
+        raise EmptyInputError(f"{', '.join(map(str, inputs))}: the logs hold no scores (did the evaluation stop before scoring?).")
     try:
         written = write_report(
             table,
@@ -79,18 +65,17 @@ def report(
             options=ReportOptions(scorer=scorer, min_slice_n=min_slice_n),
             title=title or DEFAULT_TITLE,
         )
-    except ReportInputError as error:  # e.g. --scorer naming a scorer the logs do not have
-        fail(str(error))
     except OSError as error:
-        fail(f"{out}: cannot write the report ({error.strerror or error}).")
+        raise OutputWriteError(f"{out}: cannot write the report ({error.strerror or error}).") from error
     if as_json:
         sys.stdout.write(json.dumps(written.model_dump(mode="json")) + "\n")
         return
     size = written.html_bytes / 1e6
     if written.scored == 0:
         typer.echo("warning: no response has a failure verdict (every one unscored?); the report says what it could.", err=True)
+    models = f"{len(written.models)} model{'' if len(written.models) == 1 else 's'}"
     typer.echo(
-        f"Report: {written.html} ({size:.1f} MB, {written.charts} charts; {len(written.models)} model{'' if len(written.models) == 1 else 's'}, "
+        f"Report: {written.html} ({size:.1f} MB, {written.charts} charts; {models}, "
         f"{written.scored:,} scored responses, scorer {written.scorer})"
     )
     if tables is not None:

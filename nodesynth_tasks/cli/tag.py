@@ -22,7 +22,19 @@ from typing import Annotated, Any
 
 import typer
 
-# `from .cli import ...` happens inside the commands: cli.py imports this module at its end.
+from nodesynth_common.errors import NodeSynthError
+
+from .common import (
+    EmptyInputError,
+    ModelUnavailableError,
+    OptionError,
+    RichBuildProgress,
+    first_line,
+    make_model,
+    parse_model_args,
+    progress_bars,
+    stderr,
+)
 
 tag_app = typer.Typer(
     help="The fine-tuned taxonomy generator (TaG): curated data, review loop, LoRA training, evaluation.",
@@ -35,49 +47,19 @@ tag_app = typer.Typer(
 DEFAULT_SERVE_ARGS: dict[str, Any] = {"repetition_penalty": 1.15}
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `tag` command group to the CLI."""
-    app.add_typer(tag_app, name="tag")
-
-
-def _progress() -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    from .cli import stderr
-
-    columns = (
-        TextColumn("{task.description:<14}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    return Progress(*columns, console=stderr, transient=False)
-
-
 def resolve_base(base: str) -> Path:
     """The transformers folder of a base model: the embedded `nodesynth/smollm2`, or a local folder."""
-    from .cli import fail
-
     if base == "nodesynth/smollm2":
-        from .embedded_model import ensure_converted
+        from ..embedded_model import ensure_converted
 
         try:
             return ensure_converted()
-        except Exception as error:  # noqa: BLE001 - PrerequisiteError (weights missing) and conversion failures
-            fail(f"cannot load the base model {base}: {str(error).strip().splitlines()[0]}")
+        except Exception as error:  # PrerequisiteError (weights missing) and conversion failures
+            raise ModelUnavailableError(f"cannot load the base model {base}: {first_line(error)}") from error
     folder = Path(base)
     if (folder / "config.json").is_file():
         return folder
-    fail(f"--base {base!r}: expected nodesynth/smollm2 or a local transformers model folder (with config.json).")
-    raise AssertionError  # fail() exits
+    raise OptionError(f"--base {base!r}: expected nodesynth/smollm2 or a local transformers model folder (with config.json).")
 
 
 @tag_app.command("compile")
@@ -91,7 +73,6 @@ def compile_command(
         CURATED_FILE,
         SOURCE_DIR,
         TAG_DATA_DIR,
-        TagDataError,
         compile_sources,
         file_sha256,
         row_counts,
@@ -99,14 +80,8 @@ def compile_command(
         write_rows,
     )
 
-    from .cli import fail
-
     target = out or CURATED_FILE
-    try:
-        rows = compile_sources(source or SOURCE_DIR)
-    except TagDataError as error:
-        fail(str(error))
-        return
+    rows = compile_sources(source or SOURCE_DIR)
     write_rows(target, rows)
     digest = file_sha256(target)
     if card and out is None:
@@ -126,30 +101,19 @@ def export_review(
     limit: Annotated[int | None, typer.Option(min=1, help="at most N topics")] = None,
 ) -> None:
     """Write generated L3 terms to a CSV a reviewer fills in: Agree, Replace (with the new term) or Unsure."""
-    from generators.tag.review import (
-        GeneratedRow,
-        TagReviewSheetError,
-        rows_from_taxonomy,
-        write_sheet,
-    )
-
-    from .cli import fail
+    from generators.tag.review import GeneratedRow, rows_from_taxonomy, write_sheet
 
     if (dataset is None) == (rows is None):
-        fail("give exactly one of --dataset (a built dataset) or --rows (TaG rows to generate terms for).")
+        raise OptionError("give exactly one of --dataset (a built dataset) or --rows (TaG rows to generate terms for).")
     generated: list[GeneratedRow]
     if dataset is not None:
-        try:
-            generated = rows_from_taxonomy(dataset)
-        except TagReviewSheetError as error:
-            fail(str(error))
-            return
+        generated = rows_from_taxonomy(dataset)
         generated = generated[:limit] if limit else generated
     else:
         assert rows is not None
         generated = _generate_for_review(rows, adapter, model, model_arg, limit)
     if not generated:
-        fail("no L3 terms to review (the taxonomy has no L3 nodes, or the model gave no usable terms).")
+        raise EmptyInputError("no L3 terms to review (the taxonomy has no L3 nodes, or the model gave no usable terms).")
     lines = write_sheet(out, generated)
     sys.stdout.write(f"wrote {lines} terms of {len(generated)} topics to {out}\n")
 
@@ -157,17 +121,11 @@ def export_review(
 def _generate_for_review(
     rows_file: Path, adapter: Path | None, model_name: str | None, model_arg: list[str] | None, limit: int | None
 ) -> list[Any]:
-    from generators.tag.data import TagDataError, TagTerm, load_rows
+    from generators.tag.data import TagTerm, load_rows
     from generators.tag.generate import generate_all
     from generators.tag.review import GeneratedRow
 
-    from .cli import fail, make_model, parse_model_args
-
-    try:
-        rows = load_rows(rows_file)
-    except TagDataError as error:
-        fail(str(error))
-        return []
+    rows = load_rows(rows_file)
     rows = rows[:limit] if limit else rows
     # Inspect prints a banner on stdout when its first model is made; stdout is for our output
     with contextlib.redirect_stdout(sys.stderr):
@@ -176,7 +134,7 @@ def _generate_for_review(
             if model_name
             else _tag_model(adapter)
         )
-        with _progress() as progress:
+        with progress_bars(time_remaining=True) as progress:
             task = progress.add_task("generating", total=len(rows))
             results = asyncio.run(generate_all(model, rows, lambda: progress.advance(task)))
     return [
@@ -195,16 +153,14 @@ def _generate_for_review(
 
 
 def _tag_model(adapter: Path | None) -> Any:
-    from generators.tag.adapter import AdapterError, get_tag_model
-
-    from .cli import fail
+    from generators.tag.adapter import get_tag_model
 
     try:
         return get_tag_model(adapter)
-    except AdapterError as error:
-        fail(str(error))
-    except Exception as error:  # noqa: BLE001 - Inspect raises many kinds creating a model
-        fail(f"cannot serve the TaG adapter: {str(error).strip().splitlines()[0]}")
+    except NodeSynthError:
+        raise
+    except Exception as error:  # Inspect raises many kinds creating a model
+        raise ModelUnavailableError(f"cannot serve the TaG adapter: {first_line(error)}") from error
 
 
 @tag_app.command("import-review")
@@ -215,22 +171,18 @@ def import_review(
 ) -> None:
     """Turn a filled review sheet into training rows: unsure topics dropped, replacements applied."""
     from generators.tag.data import write_rows
-    from generators.tag.review import TagReviewSheetError, read_sheet, summary
+    from generators.tag.review import read_sheet, summary
 
-    from .cli import fail
-
-    try:
-        result = read_sheet(sheet)
-    except TagReviewSheetError as error:
-        fail(str(error))
-        return
+    result = read_sheet(sheet)
     write_rows(out, result.rows)
     counts = summary(result)
     if as_json:
         sys.stdout.write(json.dumps({"out": str(out), **counts}) + "\n")
         return
     sys.stdout.write(f"wrote {counts['rows']} training rows to {out} ({counts['replaced_terms']} terms replaced)\n")
-    for reason, number in sorted(counts["dropped_by_reason"].items()):  # type: ignore[union-attr]
+    dropped = counts["dropped_by_reason"]
+    assert isinstance(dropped, dict)
+    for reason, number in sorted(dropped.items()):
         sys.stdout.write(f"  dropped {number} topics: {reason}\n")
 
 
@@ -247,21 +199,17 @@ def train(
     batch_size: Annotated[int, typer.Option(min=1)] = 8,
     seed: Annotated[int, typer.Option(help="split, batch order and initialisation seed")] = 0,
     threads: Annotated[int | None, typer.Option(min=1, help="torch threads (default: all cores)")] = None,
-    serve_arg: Annotated[list[str] | None, typer.Option("--serve-arg", help="model arg the build serves the adapter with, key=value")] = None,
+    serve_arg: Annotated[
+        list[str] | None, typer.Option("--serve-arg", help="model arg the build serves the adapter with, key=value")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the training card as JSON")] = False,
 ) -> None:
     """Fine-tune a LoRA adapter on the CPU: 90/10 split by seed, validation loss each epoch, early stopping."""
-    from generators.tag.data import CURATED_FILE, TagDataError, file_sha256, load_rows
-    from generators.tag.train import ServeSpec, TrainConfig, TrainError, train_tag
-
-    from .cli import RichBuildProgress, fail, parse_model_args
+    from generators.tag.data import CURATED_FILE, file_sha256, load_rows
+    from generators.tag.train import ServeSpec, TrainConfig, train_tag
 
     data_file = data or CURATED_FILE
-    try:
-        rows = load_rows(data_file)
-    except TagDataError as error:
-        fail(str(error))
-        return
+    rows = load_rows(data_file)
     folder = resolve_base(base)
     config = TrainConfig(
         seed=seed,
@@ -275,22 +223,18 @@ def train(
         threads=threads,
     )
     serve = ServeSpec(model=base, model_args={**DEFAULT_SERVE_ARGS, **parse_model_args(serve_arg, "--serve-arg")})
-    try:
-        with _progress() as progress:
-            card = train_tag(
-                folder,
-                rows,
-                out,
-                base_name=base,
-                data_file=_portable(data_file),
-                data_sha256=file_sha256(data_file),
-                config=config,
-                serve=serve,
-                progress=RichBuildProgress(progress),
-            )
-    except (TrainError, TagDataError) as error:
-        fail(str(error))
-        return
+    with progress_bars(time_remaining=True) as progress:
+        card = train_tag(
+            folder,
+            rows,
+            out,
+            base_name=base,
+            data_file=_portable(data_file),
+            data_sha256=file_sha256(data_file),
+            config=config,
+            serve=serve,
+            progress=RichBuildProgress(progress),
+        )
     if as_json:
         sys.stdout.write(card.model_dump_json() + "\n")
         return
@@ -299,7 +243,8 @@ def train(
 
     table = Table(title=f"trained {out}", show_header=False)
     for epoch in card.epochs:
-        table.add_row(f"epoch {epoch.epoch}", f"train {epoch.train_loss:.4f}  validation {epoch.val_loss:.4f}  {epoch.seconds:.0f} s{'  best' if epoch.best else ''}")
+        losses = f"train {epoch.train_loss:.4f}  validation {epoch.val_loss:.4f}"
+        table.add_row(f"epoch {epoch.epoch}", f"{losses}  {epoch.seconds:.0f} s{'  best' if epoch.best else ''}")
     table.add_row("best epoch", str(card.best_epoch))
     table.add_row("wall time", f"{card.wall_seconds:.0f} s")
     table.add_row("peak memory", f"{card.peak_memory_mb:.0f} MB")
@@ -315,35 +260,26 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object with keys base and tuned")] = False,
 ) -> None:
     """Held-out term Jaccard and NodeSynth's character Jaccard: the untuned base against the tuned TaG."""
-    from generators.tag.adapter import AdapterError, shipped_adapter
-    from generators.tag.data import TagDataError
+    from generators.tag.adapter import shipped_adapter
     from generators.tag.evaluate import evaluate_adapter
-    from generators.tag.train import TrainError
-
-    from .cli import fail, stderr
 
     adapter_dir = adapter or shipped_adapter()
     if adapter_dir is None:
-        fail("no adapter given and none shipped; train one with `nodesynth tag train` and pass --adapter.")
-        return
-    try:
-        with _progress() as progress:
-            tasks: dict[str, Any] = {}
+        raise OptionError("no adapter given and none shipped; train one with `nodesynth tag train` and pass --adapter.")
+    with progress_bars(time_remaining=True) as progress:
+        tasks: dict[str, Any] = {}
 
-            def advance(name: str) -> Any:
-                def step() -> None:
-                    if name not in tasks:
-                        tasks[name] = progress.add_task(name, total=None)
-                    progress.advance(tasks[name])
+        def advance(name: str) -> Any:
+            def step() -> None:
+                if name not in tasks:
+                    tasks[name] = progress.add_task(name, total=None)
+                progress.advance(tasks[name])
 
-                return step
+            return step
 
-            # Inspect prints a banner on stdout at the first model call; stdout is for the result
-            with contextlib.redirect_stdout(sys.stderr):
-                report = asyncio.run(evaluate_adapter(adapter_dir, data, limit=limit, on_done=advance))
-    except (AdapterError, TrainError, TagDataError) as error:
-        fail(str(error))
-        return
+        # Inspect prints a banner on stdout at the first model call; stdout is for the result
+        with contextlib.redirect_stdout(sys.stderr):
+            report = asyncio.run(evaluate_adapter(adapter_dir, data, limit=limit, on_done=advance))
     if not report.same_split_as_training:
         stderr.print(
             f"note: {report.data_file} is not the adapter's training data; its held-out rows were recomputed "

@@ -13,18 +13,15 @@ from typing import Annotated
 
 import typer
 
-# `from .cli import fail` happens inside the command: cli.py imports this module at its end.
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `triage` command to the CLI."""
-    app.command()(triage)
+from .common import MissingFileError, UnreadableLogError, first_line
 
 
 def triage(
     log_file: Annotated[Path, typer.Argument(metavar="LOG", help="an Inspect log (.eval or .json)")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="CSV to write (default: <log>.review.csv)")] = None,
-    import_csv: Annotated[Path | None, typer.Option("--import", help="a filled review CSV to write back into the log as score edits")] = None,
+    import_csv: Annotated[
+        Path | None, typer.Option("--import", help="a filled review CSV to write back into the log as score edits")
+    ] = None,
     score: Annotated[str | None, typer.Option(help="the score to review (default: judge_panel, else rubric_rater)")] = None,
     min_slice: Annotated[int, typer.Option(min=1, help="slices with fewer scored samples than this are queued")] = 5,
     limit: Annotated[int | None, typer.Option(min=1, help="export at most N samples (most urgent first)")] = None,
@@ -34,32 +31,21 @@ def triage(
     """Export the samples most worth a human look to CSV, or import a filled CSV as edited scores."""
     from inspect_ai.log import read_eval_log, write_eval_log
 
-    from scorers.review import (
-        TriageSheetError,
-        import_review,
-        select_for_review,
-        write_review_csv,
-    )
-
-    from .cli import fail
+    from scorers.review import import_review, select_for_review, write_review_csv
 
     if not log_file.is_file():
-        fail(f"{log_file}: no such log file.")
+        raise MissingFileError(f"{log_file}: no such log file.")
     try:
         log = read_eval_log(str(log_file))
-    except Exception as error:  # noqa: BLE001 - Inspect raises several kinds for an unreadable log
-        fail(f"{log_file}: cannot read it as an Inspect log ({str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}).")
-    try:
-        if import_csv is not None:
-            summary = import_review(log, import_csv, author=author)
-            target = log_out or log_file
-            write_eval_log(log, str(target))
-            sys.stdout.write(f"edited {summary.edited} scores ({summary.skipped} rows not filled) in {target}\n")
-            return
-        items = select_for_review(log, score=score, min_slice=min_slice)
-    except TriageSheetError as error:
-        fail(str(error))
+    except Exception as error:  # Inspect raises several kinds for an unreadable log
+        raise UnreadableLogError(f"{log_file}: cannot read it as an Inspect log ({first_line(error)}).") from error
+    if import_csv is not None:
+        summary = import_review(log, import_csv, author=author)
+        target = log_out or log_file
+        write_eval_log(log, str(target))
+        sys.stdout.write(f"edited {summary.edited} scores ({summary.skipped} rows not filled) in {target}\n")
         return
+    items = select_for_review(log, score=score, min_slice=min_slice)
     if limit:
         items = items[:limit]
     target = out or log_file.with_suffix(".review.csv")

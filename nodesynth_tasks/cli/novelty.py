@@ -17,16 +17,11 @@ if TYPE_CHECKING:
 
     from generators.novelty import SimilarityFigures
 
-# `from .cli import ...` happens inside the command: cli.py imports this module at its end.
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `novelty` command to the CLI."""
-    app.command()(novelty)
-
 
 def novelty(
-    queries: Annotated[str, typer.Argument(metavar="QUERIES", help="dataset directory, .jsonl or .csv (FILE:COLUMN names the text column)")],
+    queries: Annotated[
+        str, typer.Argument(metavar="QUERIES", help="dataset directory, .jsonl or .csv (FILE:COLUMN names the text column)")
+    ],
     against: Annotated[list[str], typer.Option("--against", help="reference prompts: .csv or .jsonl, FILE:COLUMN (repeatable)")],
     threshold: Annotated[float, typer.Option(min=0.05, max=1.0, help="5-gram Jaccard at which a query counts as a near-copy")] = 0.5,
     semantic: Annotated[bool, typer.Option(help="also count paraphrases by MiniLM cosine (English; needs the embeddings extra)")] = False,
@@ -39,19 +34,14 @@ def novelty(
     from rich.console import Console
 
     from generators.artifact import write_text_atomic
-    from generators.novelty import NoveltyError, read_texts
     from generators.novelty import novelty as measure
+    from generators.novelty import read_texts
 
-    from .cli import fail
-
-    try:
-        query_set = read_texts(queries)
-        references = [read_texts(spec) for spec in against]
-        report = measure(
-            query_set, references, threshold=threshold, closest=closest, semantic_threshold=semantic_threshold if semantic else None
-        )
-    except NoveltyError as error:
-        fail(str(error))
+    query_set = read_texts(queries)
+    references = [read_texts(spec) for spec in against]
+    report = measure(
+        query_set, references, threshold=threshold, closest=closest, semantic_threshold=semantic_threshold if semantic else None
+    )
     if out is not None:
         write_text_atomic(out, report.model_dump_json(indent=2) + "\n")
     if as_json:
@@ -79,4 +69,7 @@ def print_figures(console: Console, figures: SimilarityFigures, query_count: int
     console.print(table)
     console.print(f"nearest-prompt {figures.measure}: p90 {figures.p90_nearest:.3f}, max {figures.max_nearest:.3f}")
     for pair in figures.closest:
-        console.print(f"[bold]{pair.score:.2f}[/] {pair.query_id}: {pair.query[:100]!r}\n      {pair.reference}: {pair.reference_text[:100]!r}", highlight=False)
+        console.print(
+            f"[bold]{pair.score:.2f}[/] {pair.query_id}: {pair.query[:100]!r}\n      {pair.reference}: {pair.reference_text[:100]!r}",
+            highlight=False,
+        )

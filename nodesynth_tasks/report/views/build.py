@@ -1,0 +1,38 @@
+"""Every view, in report order."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .benchmark import benchmark_ratio
+from .dataset import dataset_flows, taxonomy_sunburst
+from .depth import depth_ablation
+from .intersections import intersections
+from .judges import guard_miss_rate, judge_agreement
+from .models import by_l1, by_l2, by_model
+from .ngrams import failure_ngrams
+from .slices import slice_gaps
+from .study import ReportOptions, Study, View, study
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def build_views(tidy: pd.DataFrame, options: ReportOptions | None = None) -> tuple[Study, list[View]]:
+    """Every view, in report order."""
+    from ..tidy import paused_gc
+
+    options = options or ReportOptions()
+    with paused_gc():  # the views explode and regroup the table: many objects, no cycles
+        return _build_views(tidy, options)
+
+
+def _build_views(tidy: pd.DataFrame, options: ReportOptions) -> tuple[Study, list[View]]:
+    s = study(tidy, options)
+    views: list[View] = [by_model(s, options)]
+    views += by_l1(s, options)
+    views += [by_l2(s, options), depth_ablation(s, options)]
+    views += intersections(s, options)
+    views += [dataset_flows(s, options), taxonomy_sunburst(s, options), failure_ngrams(s, options), slice_gaps(s, options)]
+    views += [judge_agreement(tidy, s, options), guard_miss_rate(tidy, s, options), benchmark_ratio(tidy, s, options)]
+    return s, views
