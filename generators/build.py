@@ -145,7 +145,7 @@ def build_accounting(stats: BuildStats, models: BuildModels, prices: Mapping[str
             total.total_tokens += summary.total_tokens
     cost = None
     if prices and all(model in prices for model in stats.usage):
-        cost = round(sum(prices[m].cost(u.input_tokens, u.output_tokens) for m, u in stats.usage.items()), 6)
+        cost = sum(prices[m].cost(u.input_tokens, u.output_tokens) for m, u in stats.usage.items())
     return {
         "calls_by_stage": dict(stats.calls_by_stage),
         "usage_by_role": by_role,

@@ -57,6 +57,10 @@ class RetryBudget:
     def attempt_timeout(self) -> int:
         return max(1, min(self.timeout, MAX_ATTEMPT_TIMEOUT))
 
+    def generate_config(self) -> dict[str, int]:
+        """The GenerateConfig fields that give Inspect's retries this budget (none enters the cache key)."""
+        return {"max_retries": self.max_retries, "timeout": self.timeout, "attempt_timeout": self.attempt_timeout}
+
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()

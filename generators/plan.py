@@ -34,7 +34,7 @@ class Prices(BaseModel):
     output: float = Field(ge=0)
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
-        return round((input_tokens * self.input + output_tokens * self.output) / 1_000_000, 6)
+        return (input_tokens * self.input + output_tokens * self.output) / 1_000_000
 
 
 def known_prices(model: str, price_in: float | None = None, price_out: float | None = None) -> Prices | None:

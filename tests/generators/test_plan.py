@@ -58,3 +58,21 @@ def test_cells_multiply_the_spec_fields(tmp_path: Path) -> None:
 def test_prices_come_from_the_flags_or_from_inspect() -> None:
     assert known_prices("openai/whatever", 1.0, None) == Prices(input=1.0, output=0.0)
     assert known_prices("nosuchprovider/nosuchmodel") is None
+
+
+def test_summary_and_manifest_account_calls_tokens_and_cost(tmp_path: Path) -> None:
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(SPEC)
+    spec, spec_text = load_spec(spec_file)
+    with openai_stub(stub_responder) as (base_url, _):
+        model = get_model("openai/gpt-4o-mini", base_url=base_url, config=GenerateConfig(max_connections=8), memoize=False)
+        summary = asyncio.run(build_dataset(spec, spec_text, BuildModels(model), tmp_path / "out",
+                                            prices={"openai/gpt-4o-mini": Prices(input=1.0, output=4.0)}))
+    # the stub reports 20 input and 7 output tokens per call
+    assert summary.calls_by_stage == {"l1": 1, "l2": 2, "l3": 4, "user_groups": 2, "queries": 12}
+    assert summary.usage_by_role["generator"]["openai/gpt-4o-mini"].input_tokens == 17 * 20
+    assert summary.usage_by_role["tag"]["openai/gpt-4o-mini"].output_tokens == 4 * 7
+    assert summary.estimated_cost == pytest.approx((21 * 20 * 1.0 + 21 * 7 * 4.0) / 1e6)
+    assert summary.batch is None and summary.retried == 0
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["estimated_cost"] == pytest.approx(summary.estimated_cost) and manifest["calls_by_stage"] == summary.calls_by_stage
