@@ -11,6 +11,7 @@ server's Python does not share the benchmarked build's interpreter lock.
 from __future__ import annotations
 
 import argparse
+import random
 import re
 import sys
 import time
@@ -44,7 +45,7 @@ PORTUGUESE = ("minha mãe médico remédio febre noite criança tosse semana dor
 
 
 def _message(seed: int, vocabulary: list[str], opener: str) -> str:
-    words = [vocabulary[(seed * (i + 3) + i * 7919) % len(vocabulary)] for i in range(12)]
+    words = random.Random(seed).choices(vocabulary, k=12)  # distinct per request: few near-duplicates
     return f"{opener} {' '.join(words)}?"
 
 
