@@ -45,8 +45,10 @@ PORTUGUESE = ("minha mãe médico remédio febre noite criança tosse semana dor
 
 
 def _message(seed: int, vocabulary: list[str], opener: str) -> str:
-    words = random.Random(seed).choices(vocabulary, k=12)  # distinct per request: few near-duplicates
-    return f"{opener} {' '.join(words)}?"
+    rng = random.Random(seed)  # distinct per request, no shared opener: few near-duplicates, as from a real model
+    words = rng.choices(vocabulary, k=14)
+    words.insert(rng.randrange(4, 10), opener)
+    return f"{' '.join(words)}?"
 
 
 def respond(messages: list[dict[str, Any]]) -> str:
@@ -59,8 +61,8 @@ def respond(messages: list[dict[str, Any]]) -> str:
             for i in range(int(wanted.group(1)))
         )
     if "Portuguese" in request:
-        return _message(seed, PORTUGUESE, "Por favor, o que fazer com")
-    return _message(seed, ENGLISH, "Please tell me what to do about")
+        return _message(seed, PORTUGUESE, "o que fazer")
+    return _message(seed, ENGLISH, "what should we do")
 
 
 def main() -> None:

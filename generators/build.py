@@ -224,7 +224,9 @@ async def build_dataset(
             groups = StageResult(items=grown.groups)
             rejects.extend(grown.rejects)
             queries = deduplicate(grown.queries)
+            verdicts = grown.verdicts
         else:
+            verdicts = {}
             countries = spec.countries or ["ALL"]
             advance = progress.stage("L1 categories", len(countries))
             categories = []
@@ -285,7 +287,7 @@ async def build_dataset(
             )
         rejects.extend(queries.rejects)
         advance = progress.stage("quality gates", 1)
-        kept, dropped, quality = apply_quality_gates(queries.items, spec.quality, benchmarks)
+        kept, dropped, quality = apply_quality_gates(queries.items, spec.quality, benchmarks, verdicts)
         rejects.extend(dropped)
         advance()
     finally:

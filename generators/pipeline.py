@@ -21,6 +21,7 @@ from typing import Literal
 
 from inspect_ai.model import Model
 
+from .quality import language_verdicts, warm_language_identifier
 from .queries import QueryCell, query_cells, write_queries
 from .records import QueryRecord, Reject, Taxonomy, TaxonomyNode, UserGroup
 from .spec import DomainSpec
@@ -40,6 +41,7 @@ class Grown:
     queries: StageResult[QueryRecord]  # not deduplicated
     rejects: list[Reject] = field(default_factory=list)  # l1, l2, l3, user groups (query rejects are in `queries`)
     cells: list[QueryCell] = field(default_factory=list)
+    verdicts: dict[str, str | None] = field(default_factory=dict)  # the language gate's, computed as queries arrived
 
 
 @dataclass
@@ -76,15 +78,22 @@ async def grow(
     advance = {name: stage(name, planned[name]) for name in ("L1 categories", "L2 topics", "L3 terms", "user groups")}
     advance["queries"] = stage("queries", planned["queries"])
     l2_cells = spec.size.depth2_queries or spec.size.l3_per_l2 == 0
+    verdicts: dict[str, str | None] = {}
+    # the language identifier loads in a thread while the first calls are in flight
+    identifier = asyncio.create_task(asyncio.to_thread(warm_language_identifier)) if spec.quality.check_language else None
 
     async def write(taxonomy: Taxonomy, groups: list[UserGroup], nodes: list[TaxonomyNode]) -> StageResult[QueryRecord]:
         cells = query_cells(spec, taxonomy, groups, nodes=nodes)
         if not cells:
             return StageResult()
-        return await write_queries(
+        written = await write_queries(
             spec, taxonomy, groups, generator, build_id=build_id, models_used=models_used, cells=cells,
             on_cell_done=advance["queries"],
         )
+        if identifier is not None:
+            await identifier
+            verdicts.update(language_verdicts(written.items, spec.quality))
+        return written
 
     async def topic_branch(branch: _Branch, i: int, groups: asyncio.Task[StageResult[UserGroup]]) -> None:
         topic = branch.topics.items[i]
@@ -122,7 +131,9 @@ async def grow(
         # no L3 term anywhere: the staged build then writes the L2 cells instead (its rule, kept)
         for branch in branches:
             await depth2(branch, asyncio.create_task(_done(branch.groups)))
-    return _assemble(spec, grown)
+    assembled = _assemble(spec, grown)
+    assembled.verdicts = verdicts
+    return assembled
 
 
 async def _done(result: StageResult[UserGroup]) -> StageResult[UserGroup]:
