@@ -27,6 +27,7 @@ from .evidence import (
     ground_taxonomy,
     ground_user_groups,
 )
+from .faults import ProviderUnavailable
 from .llm import BuildStats, track_stats, untrack_stats
 from .novelty import TextSet, read_texts
 from .pipeline import grow
@@ -131,6 +132,16 @@ class BuildSummary(BaseModel):
     usage: dict[str, ModelUsageSummary] = Field(default_factory=dict)
     evidence: EvidenceReport | None = None
     quality: QualityReport | None = None
+
+
+async def _settle_other_tasks() -> None:
+    """Cancel and await the calls still running when the build stops, so no other task's failure
+    is reported later as "exception never retrieved" with a traceback."""
+    current = asyncio.current_task()
+    others = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
 
 
 def build_accounting(stats: BuildStats, models: BuildModels, prices: Mapping[str, Prices]) -> dict[str, Any]:
@@ -290,6 +301,9 @@ async def build_dataset(
         kept, dropped, quality = apply_quality_gates(queries.items, spec.quality, benchmarks, verdicts)
         rejects.extend(dropped)
         advance()
+    except ProviderUnavailable:
+        await _settle_other_tasks()
+        raise
     finally:
         untrack_stats(token)
 
