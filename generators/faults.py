@@ -147,7 +147,7 @@ async def call_with_retry(
         retry=tenacity.retry_if_exception(lambda error: classify(error) == "malformed"),
         stop=tenacity.stop_after_attempt(budget.max_retries + 1) | tenacity.stop_after_delay(budget.timeout),
         wait=wait or tenacity.wait_exponential_jitter(initial=1, max=30, jitter=1),
-        before_sleep=(lambda state: on_retry(retry_reason(state.outcome.exception()))) if on_retry else None,  # type: ignore[union-attr]
+        before_sleep=_report_retry(on_retry) if on_retry else None,
         reraise=True,
     )
     try:
@@ -159,6 +159,14 @@ async def call_with_retry(
         if kind in ("exhausted", "malformed", "fatal") and _is_provider_error(error):
             raise ProviderUnavailable(model, describe(error)) from error
         raise
+
+
+def _report_retry(on_retry: Callable[[str], None]) -> Callable[[tenacity.RetryCallState], None]:
+    def report(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        on_retry(retry_reason(error) if error is not None else "unknown")
+
+    return report
 
 
 def _is_provider_error(error: BaseException) -> bool:

@@ -55,7 +55,7 @@ class _Branch:
     queries: list[StageResult[QueryRecord]] = field(default_factory=list)
 
 
-def cell_key(node_id: str | None, group: str, language: str, modality: str) -> tuple[str | None, str, str, str]:
+def cell_key(node_id: object, group: object, language: object, modality: object) -> tuple[object, ...]:
     return (node_id, group, language, modality)
 
 
