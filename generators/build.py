@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from inspect_ai.model import Model
 from pydantic import BaseModel, Field
@@ -27,13 +27,17 @@ from .evidence import (
     ground_taxonomy,
     ground_user_groups,
 )
+from .faults import ProviderUnavailable
 from .llm import BuildStats, track_stats, untrack_stats
 from .novelty import TextSet, read_texts
+from .pipeline import grow
+from .plan import STAGE_ROLES, Prices, plan_build
 from .profiles import prompts_for, spec_values
 from .quality import apply_quality_gates
-from .queries import generate_queries, query_cells
+from .queries import deduplicate, generate_queries, query_cells
 from .records import EvidenceReport, Manifest, ModelUsageSummary, PromptReport, QualityReport, Reject, Taxonomy
 from .spec import DomainSpec, EvidenceSpec
+from .stage import StageResult
 from .taxonomy import generate_categories, generate_topics
 from .terms import expand_terms
 from .user_groups import generate_user_groups
@@ -67,6 +71,12 @@ class BuildModels:
     tag: Model | None = None
     extractor_model: Model | None = None
     searcher: Model | None = None
+
+    @property
+    def batch(self) -> bool | int | None:
+        """The provider batch setting (Inspect's GenerateConfig.batch) the generator was given."""
+        batch = self.generator.config.batch
+        return batch if isinstance(batch, (bool, int)) or batch is None else True
 
     @property
     def terms(self) -> Model:
@@ -112,11 +122,51 @@ class BuildSummary(BaseModel):
     cache_hits: int
     tokens: int
     seconds: float
+    retried: int = 0
+    retries: dict[str, int] = Field(default_factory=dict)
+    provider_errors: int = 0
+    calls_by_stage: dict[str, int] = Field(default_factory=dict)
+    usage_by_role: dict[str, dict[str, ModelUsageSummary]] = Field(default_factory=dict)
+    batch: bool | int | None = None
+    estimated_cost: float | None = None
     rejects_by_stage: dict[str, int] = Field(default_factory=dict)
     usage: dict[str, ModelUsageSummary] = Field(default_factory=dict)
     evidence: EvidenceReport | None = None
     quality: QualityReport | None = None
     prompt_profile: str | None = None
+
+
+async def _settle_other_tasks() -> None:
+    """Cancel and await the calls still running when the build stops, so no other task's failure
+    is reported later as "exception never retrieved" with a traceback."""
+    current = asyncio.current_task()
+    others = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
+
+
+def build_accounting(stats: BuildStats, models: BuildModels, prices: Mapping[str, Prices]) -> dict[str, Any]:
+    """The manifest's and summary's accounting fields: calls per stage, tokens per role, retries, cost."""
+    by_role: dict[str, dict[str, ModelUsageSummary]] = {}
+    for stage, usage in stats.usage_by_stage.items():
+        role = STAGE_ROLES.get(stage, stage)
+        for model, summary in usage.items():
+            total = by_role.setdefault(role, {}).setdefault(model, ModelUsageSummary())
+            total.input_tokens += summary.input_tokens
+            total.output_tokens += summary.output_tokens
+            total.total_tokens += summary.total_tokens
+    cost = None
+    if prices and all(model in prices for model in stats.usage):
+        cost = sum(prices[m].cost(u.input_tokens, u.output_tokens) for m, u in stats.usage.items())
+    return {
+        "calls_by_stage": dict(stats.calls_by_stage),
+        "usage_by_role": by_role,
+        "retries": dict(stats.retries),
+        "provider_errors": stats.provider_errors,
+        "batch": models.batch,
+        "estimated_cost": cost,
+    }
 
 
 def evidence_note(report: EvidenceReport) -> str:
@@ -157,6 +207,8 @@ async def build_dataset(
     *,
     retriever: Retriever | None = None,
     benchmarks: Sequence[TextSet] | None = None,
+    prices: Mapping[str, Prices] | None = None,
+    pipelined: bool = True,
 ) -> BuildSummary:
     """Build `spec` into `out_dir`.
 
@@ -165,7 +217,11 @@ async def build_dataset(
     before any model call. `benchmarks` are the known prompts the quality gate drops near-copies
     of (default: the spec's `quality.benchmarks`, read here; NoveltyError for an unreadable one,
     before any model call). An `out_dir` that is not absent, empty or a dataset this tool wrote
-    raises OutputPathError before any model call too.
+    raises OutputPathError before any model call too. `prices` (model name -> Prices) give the
+    summary's estimated cost. An ungrounded build runs its stages without barriers
+    (`pipelined=False`: one after another, as a grounded build must; the dataset is the same). A
+    provider that stays down raises ProviderUnavailable (generators.faults) before anything is
+    written; the calls that finished are in Inspect's cache, so the same call resumes.
     """
     check_output_dir(out_dir)
     progress = progress or _Silent()
@@ -184,77 +240,97 @@ async def build_dataset(
     token = track_stats(stats)
     rejects: list[Reject] = []
     try:
-        countries = spec.countries or ["ALL"]
-        advance = progress.stage("L1 categories", len(countries))
-        categories = []
-        for result in await asyncio.gather(*(generate_categories(spec, models.generator, c) for c in countries)):
-            categories.extend(result.items)
-            rejects.extend(result.rejects)
-            advance()
-        taxonomy = Taxonomy(domain=spec.domain, nodes=list(categories))
-
-        advance = progress.stage("L2 topics", 1)
-        topics = await generate_topics(spec, categories, models.generator)
-        taxonomy.nodes.extend(topics.items)
-        rejects.extend(topics.rejects)
-        advance()
-
-        advance = progress.stage("L3 terms", 1)
         origin: Literal["tag", "generated"] = "tag" if models.tag is not None else "generated"
-        terms = await expand_terms(spec, topics.items, taxonomy, models.terms, origin=origin)
-        taxonomy.nodes.extend(terms.items)
-        rejects.extend(terms.rejects)
-        advance()
-
         grounding = Grounding()
-        if retriever is not None:
-            evidence_spec = spec.evidence or EvidenceSpec()
-            grounding = await ground_taxonomy(
+        if retriever is None and pipelined:  # no barriers between the stages (generators.pipeline)
+            planned = plan_build(spec)
+            grown = await grow(
+                spec, models.generator, models.terms, origin=origin, build_id=build_id, models_used=models.names(False),
+                stage=progress.stage,
+                planned={"L1 categories": len(spec.countries or ["ALL"]), "L2 topics": planned.stages["l2"].calls,
+                         "L3 terms": planned.stages["l3"].calls, "user groups": planned.stages["user_groups"].calls,
+                         "queries": planned.cells},
+            )
+            taxonomy, categories, cells = grown.taxonomy, grown.categories, grown.cells
+            groups = StageResult(items=grown.groups)
+            rejects.extend(grown.rejects)
+            queries = deduplicate(grown.queries)
+            verdicts = grown.verdicts
+        else:
+            verdicts = {}
+            countries = spec.countries or ["ALL"]
+            advance = progress.stage("L1 categories", len(countries))
+            categories = []
+            for result in await asyncio.gather(*(generate_categories(spec, models.generator, c) for c in countries)):
+                categories.extend(result.items)
+                rejects.extend(result.rejects)
+                advance()
+            taxonomy = Taxonomy(domain=spec.domain, nodes=list(categories))
+
+            advance = progress.stage("L2 topics", 1)
+            topics = await generate_topics(spec, categories, models.generator)
+            taxonomy.nodes.extend(topics.items)
+            rejects.extend(topics.rejects)
+            advance()
+
+            advance = progress.stage("L3 terms", 1)
+            terms = await expand_terms(spec, topics.items, taxonomy, models.terms, origin=origin)
+            taxonomy.nodes.extend(terms.items)
+            rejects.extend(terms.rejects)
+            advance()
+
+            if retriever is not None:
+                evidence_spec = spec.evidence or EvidenceSpec()
+                grounding = await ground_taxonomy(
+                    taxonomy,
+                    retriever,
+                    models.extractor,
+                    GroundingConfig(
+                        top_k=evidence_spec.top_k,
+                        min_quote_score=evidence_spec.verify.min_quote_score,
+                        llm_check=evidence_spec.verify.llm,
+                        extraction_format=evidence_spec.extraction_format,
+                        prompts=prompts,
+                        context=spec_values(spec),
+                    ),
+                    on_node_done=progress.stage("evidence", len(taxonomy.level(2) or taxonomy.level(1))),
+                )
+                rejects.extend(grounding.rejects)
+
+            advance = progress.stage("user groups", 1)
+            groups = await generate_user_groups(spec, categories, models.generator)
+            rejects.extend(groups.rejects)
+            if grounded:
+                groups.items, replaced = ground_user_groups(
+                    taxonomy, categories, groups.items, grounding.evidence, spec.size.user_groups_per_l1
+                )
+                rejects.extend(replaced)
+            advance()
+
+            cells = query_cells(spec, taxonomy, groups.items)
+            queries = await generate_queries(
+                spec,
                 taxonomy,
-                retriever,
-                models.extractor,
-                GroundingConfig(
-                    top_k=evidence_spec.top_k,
-                    min_quote_score=evidence_spec.verify.min_quote_score,
-                    llm_check=evidence_spec.verify.llm,
-                    extraction_format=evidence_spec.extraction_format,
-                    prompts=prompts,
-                    context=spec_values(spec),
-                ),
-                on_node_done=progress.stage("evidence", len(taxonomy.level(2) or taxonomy.level(1))),
+                groups.items,
+                models.generator,
+                build_id=build_id,
+                models_used=models.names(grounded),
+                evidence_refs=grounding.refs,
+                on_cell_done=progress.stage("queries", len(cells)),
             )
-            rejects.extend(grounding.rejects)
-
-        advance = progress.stage("user groups", 1)
-        groups = await generate_user_groups(spec, categories, models.generator)
-        rejects.extend(groups.rejects)
-        if grounded:
-            groups.items, replaced = ground_user_groups(
-                taxonomy, categories, groups.items, grounding.evidence, spec.size.user_groups_per_l1
-            )
-            rejects.extend(replaced)
-        advance()
-
-        cells = query_cells(spec, taxonomy, groups.items)
-        queries = await generate_queries(
-            spec,
-            taxonomy,
-            groups.items,
-            models.generator,
-            build_id=build_id,
-            models_used=models.names(grounded),
-            evidence_refs=grounding.refs,
-            on_cell_done=progress.stage("queries", len(cells)),
-        )
         rejects.extend(queries.rejects)
         advance = progress.stage("quality gates", 1)
-        kept, dropped, quality = apply_quality_gates(queries.items, spec.quality, benchmarks)
+        kept, dropped, quality = apply_quality_gates(queries.items, spec.quality, benchmarks, verdicts)
         rejects.extend(dropped)
         advance()
+    except ProviderUnavailable:
+        await _settle_other_tasks()
+        raise
     finally:
         untrack_stats(token)
 
     seconds = round(time.monotonic() - started, 2)
+    accounting = build_accounting(stats, models, prices or {})
     notes = [SMALL_MODEL_NOTE] if is_embedded(models.generator) else []
     if spec.languages != ["en"] and is_embedded(models.generator):
         notes.append("The embedded model writes poor non-English text; check non-English queries by hand.")
@@ -271,6 +347,7 @@ async def build_dataset(
         model_calls=stats.model_calls,
         cache_hits=stats.cache_hits,
         seconds=seconds,
+        **accounting,
         canary=new_canary(),
         notes=notes,
         evidence=grounding.report,
@@ -309,6 +386,8 @@ async def build_dataset(
         cache_hits=stats.cache_hits,
         tokens=stats.total_tokens,
         seconds=seconds,
+        retried=stats.retried,
+        **accounting,
         rejects_by_stage=by_stage,
         usage=stats.usage,
         evidence=grounding.report,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from inspect_ai.hooks import Hooks, ModelCacheUsageData, ModelUsageData, hooks
+from inspect_ai.hooks import Hooks, ModelCacheUsageData, ModelRetry, ModelUsageData, hooks
 from inspect_ai.model import (
     CachePolicy,
     ChatMessage,
@@ -24,9 +24,11 @@ from inspect_ai.model import (
     ChatMessageUser,
     GenerateConfig,
     Model,
+    ModelOutput,
     ResponseSchema,
 )
 
+from .faults import RetryBudget, call_with_retry, classify, describe
 from .records import ModelUsageSummary, Reject, StageCalls
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
@@ -39,12 +41,16 @@ T = TypeVar("T")
 
 @dataclass
 class BuildStats:
-    """Requests, cache hits and tokens of one build (or one test)."""
+    """Requests, cache hits, retries and tokens of one build (or one test), per stage and model."""
 
     requests: int = 0
     cache_hits: int = 0
     usage: dict[str, ModelUsageSummary] = field(default_factory=dict)
     stages: dict[str, StageCalls] = field(default_factory=dict)
+    calls_by_stage: dict[str, int] = field(default_factory=dict)  # calls that reached a provider
+    usage_by_stage: dict[str, dict[str, ModelUsageSummary]] = field(default_factory=dict)  # stage -> model -> tokens
+    retries: dict[str, int] = field(default_factory=dict)  # why ("HTTP 429", "malformed body (...)") -> count
+    provider_errors: int = 0
 
     def stage_calls(self, stage: str) -> StageCalls:
         return self.stages.setdefault(stage, StageCalls())
@@ -53,11 +59,22 @@ class BuildStats:
     def model_calls(self) -> int:
         return self.requests - self.cache_hits
 
-    def add_usage(self, model: str, input_tokens: int, output_tokens: int) -> None:
-        summary = self.usage.setdefault(model, ModelUsageSummary())
-        summary.input_tokens += input_tokens
-        summary.output_tokens += output_tokens
-        summary.total_tokens += input_tokens + output_tokens
+    @property
+    def retried(self) -> int:
+        return sum(self.retries.values())
+
+    def add_usage(self, model: str, input_tokens: int, output_tokens: int, stage: str | None = None) -> None:
+        summaries = [self.usage.setdefault(model, ModelUsageSummary())]
+        if stage is not None:
+            self.calls_by_stage[stage] = self.calls_by_stage.get(stage, 0) + 1
+            summaries.append(self.usage_by_stage.setdefault(stage, {}).setdefault(model, ModelUsageSummary()))
+        for summary in summaries:
+            summary.input_tokens += input_tokens
+            summary.output_tokens += output_tokens
+            summary.total_tokens += input_tokens + output_tokens
+
+    def add_retry(self, reason: str) -> None:
+        self.retries[reason] = self.retries.get(reason, 0) + 1
 
     @property
     def total_tokens(self) -> int:
@@ -65,6 +82,7 @@ class BuildStats:
 
 
 _active_stats: contextvars.ContextVar[BuildStats | None] = contextvars.ContextVar("nodesynth_build_stats", default=None)
+_active_stage: contextvars.ContextVar[str | None] = contextvars.ContextVar("nodesynth_build_stage", default=None)
 
 
 def track_stats(stats: BuildStats) -> contextvars.Token[BuildStats | None]:
@@ -91,12 +109,18 @@ class BuildAccounting(Hooks):
     async def on_model_usage(self, data: ModelUsageData) -> None:
         stats = _active_stats.get()
         if stats is not None:
-            stats.add_usage(data.model_name, data.usage.input_tokens, data.usage.output_tokens)
+            stats.add_usage(data.model_name, data.usage.input_tokens, data.usage.output_tokens, _active_stage.get())
 
     async def on_model_cache_usage(self, data: ModelCacheUsageData) -> None:
         stats = _active_stats.get()
         if stats is not None:
             stats.cache_hits += 1
+
+    async def on_model_retry(self, data: ModelRetry) -> None:
+        stats = _active_stats.get()
+        if stats is not None:
+            reason = f"HTTP {data.status_code}" if data.status_code is not None else data.exception_type or "unknown"
+            stats.add_retry(reason)
 
 
 # --- prompts ----------------------------------------------------------------------------
@@ -243,6 +267,17 @@ class CallResult(Generic[T]):
     raw: str
     attempts: int
     error: str | None = None
+    provider_error: bool = False  # the provider refused the request (the cell is lost, not the build)
+
+
+def retry_budget(model: Model) -> RetryBudget:
+    """The build's own retry budget: the model's Inspect settings, so one flag governs both."""
+    config = model.config
+    defaults = RetryBudget()
+    return RetryBudget(
+        max_retries=config.max_retries if config.max_retries is not None else defaults.max_retries,
+        timeout=config.timeout if config.timeout is not None else defaults.timeout,
+    )
 
 
 async def generate_validated(
@@ -254,36 +289,64 @@ async def generate_validated(
     retries: int = 2,
     stop_seqs: list[str] | None = None,
     response_schema: ResponseSchema | None = None,
+    stage: str | None = None,
 ) -> CallResult[T]:
     """Call the model and parse its reply; a reply that fails goes back with the error.
 
     Greedy decoding and Inspect's generate cache on every attempt. Returns the parsed value,
     or None with the last error and raw reply (the caller turns that into a reject).
-    `response_schema` asks the provider for JSON of that schema (generators/replies.py).
+    `response_schema` asks the provider for JSON of that schema (generators/replies.py). Provider
+    faults: see `generators.faults` (raises ProviderUnavailable when the provider stays down).
     """
     stats = _active_stats.get()
+    stage_token = _active_stage.set(stage) if stage is not None else None
     conversation = list(messages)
     config = GenerateConfig(max_tokens=max_tokens, temperature=0.0, stop_seqs=stop_seqs, response_schema=response_schema)
+    budget = retry_budget(model)
     raw = ""
     error = "no reply"
-    for attempt in range(1, retries + 2):
-        if stats is not None:
-            stats.requests += 1
-        output = await model.generate(conversation, config=config, cache=CachePolicy(expiry=None))
-        raw = output.completion
-        try:
-            return CallResult(value=parse(raw), raw=raw, attempts=attempt)
-        except ReplyError as failure:
-            error = str(failure)
-        conversation = [
-            *conversation,
-            ChatMessageAssistant(content=raw or "(empty reply)"),
-            ChatMessageUser(content=f"That reply could not be used: {error} Please answer again in the same format."),
-        ]
+    try:
+        for attempt in range(1, retries + 2):
+            if stats is not None:
+                stats.requests += 1
+            async def call(turn: list[ChatMessage] = conversation) -> ModelOutput:
+                return await model.generate(turn, config=config, cache=CachePolicy(expiry=None))
+
+            try:
+                output = await call_with_retry(
+                    call,
+                    model=str(model),
+                    budget=budget,
+                    on_retry=stats.add_retry if stats is not None else None,
+                )
+            except Exception as failure:
+                if classify(failure) != "request":
+                    raise
+                if stats is not None:
+                    stats.provider_errors += 1
+                return CallResult(value=None, raw="", attempts=attempt, error=describe(failure), provider_error=True)
+            raw = output.completion
+            try:
+                return CallResult(value=parse(raw), raw=raw, attempts=attempt)
+            except ReplyError as failure:
+                error = str(failure)
+            conversation = [
+                *conversation,
+                ChatMessageAssistant(content=raw or "(empty reply)"),
+                ChatMessageUser(content=f"That reply could not be used: {error} Please answer again in the same format."),
+            ]
+    finally:
+        if stage_token is not None:
+            _active_stage.reset(stage_token)
     return CallResult(value=None, raw=raw, attempts=retries + 1, error=error)
 
 
+PROVIDER_ERROR = "provider error"
+
+
 def reject_for(stage: str, result: CallResult[Any], context: dict[str, Any]) -> Reject:
+    if result.provider_error:  # never a silent drop: the cell is a reject the summary counts
+        return Reject(stage=stage, reason=PROVIDER_ERROR, context={**context, "error": result.error}, raw_output="")
     return Reject(
         stage=stage,
         reason=f"unusable model output after {result.attempts} attempts: {result.error}",

@@ -13,7 +13,7 @@ The measures themselves (shingles, Jaccard, the LSH index, nearest match, distin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from statistics import fmean
 from typing import TYPE_CHECKING
@@ -61,11 +61,29 @@ def wrong_language(text: str, language: str, min_words: int = 4) -> str | None:
     return f"written in {top!r} (p={probability:.2f}), not the requested {requested!r}"
 
 
+def language_verdicts(queries: Iterable[QueryRecord], spec: QualitySpec) -> dict[str, str | None]:
+    """Each query's wrong-language reason (or None), by id: independent of every other query, so a
+    build computes them as the queries arrive, while it waits for the provider."""
+    if not spec.check_language:
+        return {}
+    return {query.id: wrong_language(query.input, query.language, spec.language_min_words) for query in queries}
+
+
+def warm_language_identifier() -> None:
+    """Load the identifier's model now (about a second), e.g. in a thread while calls are in flight."""
+    _identifier()
+
+
 def apply_quality_gates(
-    queries: Sequence[QueryRecord], spec: QualitySpec, benchmarks: Sequence[TextSet] = ()
+    queries: Sequence[QueryRecord],
+    spec: QualitySpec,
+    benchmarks: Sequence[TextSet] = (),
+    verdicts: Mapping[str, str | None] | None = None,
 ) -> tuple[list[QueryRecord], list[Reject], QualityReport]:
     """Keep queries in order, dropping queries in the wrong language, near-copies of a kept one,
-    and near-copies of a prompt in a known benchmark (`benchmarks`, read by `textsets.read_texts`)."""
+    and near-copies of a prompt in a known benchmark (`benchmarks`, read by `textsets.read_texts`).
+
+    `verdicts` are `language_verdicts` computed earlier (a query missing from them is checked here)."""
     index = SimilarityIndex(spec.near_duplicate_jaccard) if spec.near_duplicate_jaccard else None
     kept: list[QueryRecord] = []
     rejects: list[Reject] = []
@@ -73,7 +91,10 @@ def apply_quality_gates(
     for query in queries:
         context = {"query_id": query.id, "l1": query.l1, "l2": query.l2, "l3": query.l3, "language": query.language}
         if spec.check_language:
-            reason = wrong_language(query.input, query.language, spec.language_min_words)
+            if verdicts is not None and query.id in verdicts:
+                reason = verdicts[query.id]
+            else:
+                reason = wrong_language(query.input, query.language, spec.language_min_words)
             if reason is not None:
                 languages += 1
                 rejects.append(Reject(stage="quality", reason=f"wrong language: {reason}", context=context, raw_output=query.input))

@@ -51,11 +51,17 @@ def modality_framing() -> dict[str, dict[str, str]]:
     return yaml.safe_load((Path(PROMPTS_DIR) / "modalities.yaml").read_text(encoding="utf-8"))
 
 
-def query_cells(spec: DomainSpec, taxonomy: Taxonomy, groups: list[UserGroup]) -> list[QueryCell]:
-    """Every (node × user group of its L1 × language of its country × modality × tone) the spec asks for."""
-    nodes = taxonomy.level(3)
-    if spec.size.depth2_queries or not nodes:
-        nodes = taxonomy.level(2) + nodes
+def query_cells(
+    spec: DomainSpec, taxonomy: Taxonomy, groups: list[UserGroup], nodes: list[TaxonomyNode] | None = None
+) -> list[QueryCell]:
+    """Every (node × user group of its L1 × language of its country × modality × tone) the spec asks for.
+
+    `nodes` limits the cells to those nodes (a pipelined build asks per branch, as nodes arrive).
+    """
+    if nodes is None:
+        nodes = taxonomy.level(3)
+        if spec.size.depth2_queries or not nodes:
+            nodes = taxonomy.level(2) + nodes
     groups_by_l1: dict[str, list[UserGroup]] = {}
     for group in groups:
         groups_by_l1.setdefault(group.l1_id, []).append(group)
@@ -107,7 +113,7 @@ def parse_queries(reply: str, *, want: int, example: str) -> tuple[list[str], li
     return kept, dropped
 
 
-async def generate_queries(
+async def write_queries(
     spec: DomainSpec,
     taxonomy: Taxonomy,
     groups: list[UserGroup],
@@ -117,8 +123,13 @@ async def generate_queries(
     models_used: dict[str, str],
     evidence_refs: dict[str, list[EvidenceRef]] | None = None,
     on_cell_done: Callable[[], None] | None = None,
+    cells: list[QueryCell] | None = None,
 ) -> StageResult[QueryRecord]:
-    """Write `queries_per_cell` queries for every cell, concurrently; duplicates go to rejects."""
+    """Write `queries_per_cell` queries for every cell (default: all of `query_cells`), concurrently.
+
+    Not deduplicated (see `generate_queries`): a pipelined build writes cells in batches as the
+    taxonomy grows and deduplicates once, in cell order, at the end.
+    """
     prompts = prompts_for(spec)
     template = prompts.template("query", model)
     full = prompts.profile(model) == "full"
@@ -192,11 +203,31 @@ async def generate_queries(
         ]
         return StageResult(items=records, rejects=rejects)
 
-    cells = query_cells(spec, taxonomy, groups)
+    if cells is None:
+        cells = query_cells(spec, taxonomy, groups)
     merged: StageResult[QueryRecord] = StageResult()
     for result in await asyncio.gather(*(for_cell(cell) for cell in cells)):
         merged.extend(result)
-    return deduplicate(merged)
+    return merged
+
+
+async def generate_queries(
+    spec: DomainSpec,
+    taxonomy: Taxonomy,
+    groups: list[UserGroup],
+    model: Model,
+    *,
+    build_id: str,
+    models_used: dict[str, str],
+    evidence_refs: dict[str, list[EvidenceRef]] | None = None,
+    on_cell_done: Callable[[], None] | None = None,
+) -> StageResult[QueryRecord]:
+    """Write `queries_per_cell` queries for every cell, concurrently; duplicates go to rejects."""
+    written = await write_queries(
+        spec, taxonomy, groups, model, build_id=build_id, models_used=models_used, evidence_refs=evidence_refs,
+        on_cell_done=on_cell_done,
+    )
+    return deduplicate(written)
 
 
 def query_values(

@@ -255,6 +255,12 @@ class Manifest(Record):
     model_calls: int = 0
     cache_hits: int = 0
     seconds: float = 0.0
+    calls_by_stage: dict[str, int] = Field(default_factory=dict, description="calls that reached a provider, per stage")
+    usage_by_role: dict[str, dict[str, ModelUsageSummary]] = Field(default_factory=dict, description="role -> model -> tokens")
+    retries: dict[str, int] = Field(default_factory=dict, description="retried calls by reason (HTTP 429, malformed body, ...)")
+    provider_errors: int = 0
+    batch: bool | int | None = Field(None, description="the provider batch setting the models were given")
+    estimated_cost: float | None = Field(None, description="US dollars, when prices were given or known to Inspect")
     canary: str
     source: str = "build"
     notes: list[str] = Field(default_factory=list)

@@ -153,6 +153,12 @@ def structured_parse(reply: type[Reply], parse: Callable[[str], T]) -> Callable[
     return parse_json
 
 
+def _refuses_schema(error: str) -> bool:
+    """Whether a provider's error is about structured output (it does not take `response_schema`)."""
+    text = error.casefold()
+    return "schema" in text or "response_format" in text
+
+
 async def generate_reply(
     stage: str,
     model: Model,
@@ -182,21 +188,36 @@ async def generate_reply(
                 retries=retries,
                 stop_seqs=stop_seqs,
                 response_schema=response_schema(reply),
+                stage=stage,
             )
         except Exception as error:  # the provider refused the schema: ask in the line format instead
-            if "schema" not in str(error).casefold() and "response_format" not in str(error).casefold():
+            if not _refuses_schema(str(error)):
                 raise
             structured = False
             if calls is not None:
                 calls.fallbacks += 1
         else:
-            if calls is not None:
-                calls.calls += 1
-                calls.schema_replies += int(result.value is not None)
-                calls.retries += result.attempts - 1
-            return result
+            if result.provider_error and _refuses_schema(result.error or ""):
+                # a 400 about the schema comes back as a refused request (generators.faults): fall back
+                structured = False
+                if stats is not None:
+                    stats.provider_errors -= 1
+                if calls is not None:
+                    calls.fallbacks += 1
+            else:
+                if calls is not None:
+                    calls.calls += 1
+                    calls.schema_replies += int(result.value is not None)
+                    calls.retries += result.attempts - 1
+                return result
     result = await generate_validated(
-        model, render(template, values, reply, structured=False), parse, max_tokens=max_tokens, retries=retries, stop_seqs=stop_seqs
+        model,
+        render(template, values, reply, structured=False),
+        parse,
+        max_tokens=max_tokens,
+        retries=retries,
+        stop_seqs=stop_seqs,
+        stage=stage,
     )
     if calls is not None:
         calls.calls += 1

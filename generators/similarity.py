@@ -14,6 +14,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import cache
 from statistics import fmean
 from typing import TypeVar
 
@@ -67,6 +68,11 @@ def jaccard(left: set[T], right: set[T], *, both_empty: float) -> float:
     return len(left & right) / len(union) if union else both_empty
 
 
+@cache
+def _template() -> MinHash:
+    return MinHash(num_perm=NUM_PERM)
+
+
 class SimilarityIndex:
     """Texts indexed for "which indexed text is most like this one?", in sub-linear time.
 
@@ -83,31 +89,43 @@ class SimilarityIndex:
         # 0.7 missed half). The band count also stays >= 2 up to a gate threshold of 1.0.
         self._lsh = MinHashLSH(threshold=max(0.05, min(threshold - 0.1, 0.85)), num_perm=NUM_PERM, weights=(0.05, 0.95))
         self._shingles: dict[str, set[str]] = {}
+        self._last: tuple[str, set[str], MinHash] | None = None  # nearest()'s work, reused by add() of the same text
 
     def __len__(self) -> int:
         return len(self._shingles)
 
     @staticmethod
     def _minhash(grams: set[str]) -> MinHash:
-        minhash = MinHash(num_perm=NUM_PERM)
+        # the permutations are the same for every MinHash (seed 1); drawing them anew cost half the gate's time
+        template = _template()
+        minhash = MinHash(num_perm=NUM_PERM, permutations=template.permutations, scheme=template.scheme)
         minhash.update_batch([gram.encode("utf-8") for gram in grams])
         return minhash
 
+    def _shingled(self, text: str) -> tuple[set[str], MinHash | None]:
+        if self._last is not None and self._last[0] == text:
+            return self._last[1], self._last[2]
+        return shingles(text), None
+
     def add(self, key: str, text: str) -> None:
         """Index `text` under `key`; a text with no shingles, or a key already present, is skipped."""
-        grams = shingles(text)
+        grams, minhash = self._shingled(text)
         if not grams or key in self._shingles:
             return
         self._shingles[key] = grams
-        self._lsh.insert(key, self._minhash(grams))
+        self._lsh.insert(key, minhash if minhash is not None else self._minhash(grams))
 
     def nearest(self, text: str) -> tuple[str, float] | None:
         """The most similar indexed text at or above the threshold, as (key, exact Jaccard)."""
-        grams = shingles(text)
-        if not grams or not self._shingles:
+        grams, minhash = self._shingled(text)
+        if not grams:
+            return None
+        minhash = minhash if minhash is not None else self._minhash(grams)
+        self._last = (text, grams, minhash)
+        if not self._shingles:
             return None
         best: tuple[str, float] | None = None
-        for key in self._lsh.query(self._minhash(grams)):
+        for key in self._lsh.query(minhash):
             score = jaccard(grams, self._shingles[key], both_empty=0.0)  # grams is never empty here
             if score >= self.threshold and (best is None or score > best[1] or (score == best[1] and key < best[0])):
                 best = (key, score)

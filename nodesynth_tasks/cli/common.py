@@ -96,17 +96,24 @@ def parse_model_args(pairs: list[str] | None, flag: str) -> dict[str, Any]:
     return args
 
 
-def make_model(name: str, model_args: dict[str, Any], max_connections: int | None, role: str) -> Any:
-    """Create a model once, with the connection limit the build wants (Inspect keeps the first)."""
+def make_model(name: str, model_args: dict[str, Any], max_connections: int | None, role: str, **settings: Any) -> Any:
+    """Create a model once, with the connection limit the build wants (Inspect keeps the first).
+
+    `settings` are further GenerateConfig fields every call of the model gets (a build's
+    max_retries, timeout, attempt_timeout and batch).
+    """
     from inspect_ai.model import GenerateConfig, get_model
 
     try:
-        return get_model(name, config=GenerateConfig(max_connections=max_connections), memoize=False, **model_args)
+        config = GenerateConfig(max_connections=max_connections, **settings)
+        return get_model(name, config=config, memoize=False, **model_args)
     except Exception as error:  # Inspect raises many kinds here: unknown provider, missing key, bad args
         raise ModelUnavailableError(f"cannot use model {name!r} for the {role} role: {first_line(error)}") from error
 
 
-def make_tag_model(name: str | None, model_args: dict[str, Any], generator: str, max_connections: int | None) -> Any:
+def make_tag_model(
+    name: str | None, model_args: dict[str, Any], generator: str, max_connections: int | None, **settings: Any
+) -> Any:
     """The L3 stage's model, or None for "the generator".
 
     With no name, an embedded generator gets the shipped tuned TaG (base + LoRA adapter, served
@@ -122,7 +129,7 @@ def make_tag_model(name: str | None, model_args: dict[str, Any], generator: str,
             return None
         name, shipped_args = default
         model_args = {**shipped_args, **model_args}
-    return make_model(name, model_args, max_connections, "tag")
+    return make_model(name, model_args, max_connections, "tag", **settings)
 
 
 # --- progress ----------------------------------------------------------------------------------
