@@ -63,6 +63,26 @@ def query_cells(spec: DomainSpec, taxonomy: Taxonomy, groups: list[UserGroup]) -
     return cells
 
 
+def query_request_values(
+    user_group: str, path_labels: list[str], country: str | None, language: str, modality: str, want: int = 1
+) -> dict[str, str]:
+    """The values the query prompt (`prompts/query.yaml`) is rendered with for one cell.
+
+    Public so that training rows for the query stage (`generators.query_tuning`) render exactly
+    the request the build sends. `path_labels` runs from L1 down; the topic shown omits the L1.
+    """
+    frame = modality_framing().get(modality, modality_framing()["text-to-text"])
+    return {
+        "user_group": user_group[0].lower() + user_group[1:],
+        "country_clause_person": f" in {country}" if country else "",
+        "example_country": " in Mexico" if country else "",
+        "topic_path": " > ".join(path_labels[1:] or path_labels),
+        "modality_task": frame["task"] + (f" Write {want} different messages, one per line." if want > 1 else ""),
+        "modality_example": frame["example"],
+        "language_name": language_name(language),
+    }
+
+
 def parse_queries(reply: str, *, want: int, example: str) -> tuple[list[str], list[tuple[str, str]]]:
     """Split a reply into messages and check each; returns (kept, [(text, why dropped)])."""
     text = reply.strip()
@@ -120,15 +140,9 @@ async def generate_queries(
         path = taxonomy.path(cell.node.id)
         frame = framing.get(cell.modality, framing["text-to-text"])
         country = cell.node.country if cell.node.country != "ALL" else None
-        values = {
-            "user_group": cell.user_group.name[0].lower() + cell.user_group.name[1:],
-            "country_clause_person": f" in {country}" if country else "",
-            "example_country": " in Mexico" if country else "",
-            "topic_path": " > ".join(node.label for node in path[1:] or path),
-            "modality_task": frame["task"] + (f" Write {want} different messages, one per line." if want > 1 else ""),
-            "modality_example": frame["example"],
-            "language_name": language_name(cell.language),
-        }
+        values = query_request_values(
+            cell.user_group.name, [node.label for node in path], country, cell.language, cell.modality, want
+        )
         context = {"node_id": cell.node.id, "user_group": cell.user_group.name, "language": cell.language, "modality": cell.modality}
         dropped: list[tuple[str, str]] = []
 
