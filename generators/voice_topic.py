@@ -162,6 +162,6 @@ def choose_threshold(on_topic: Sequence[float], mismatched: Sequence[float], min
     if not on_topic or not mismatched:
         raise ValueError("need on-topic and mismatched similarities")
     ordered = sorted(on_topic)
-    allowed = int(math.floor(len(ordered) * (1 - min_kept)))
+    allowed = int(math.floor(len(ordered) * (1 - min_kept) + 1e-9))
     threshold = ordered[allowed]  # at most `allowed` on-topic pairs fall strictly below it
     return evaluate_threshold(on_topic, mismatched, threshold)
