@@ -52,8 +52,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Hashable, Iterator, Sequence
 
 import anyio
-from typing_extensions import override
-
 from inspect_ai.model import (
     ChatCompletionChoice,
     ChatMessage,
@@ -66,9 +64,9 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 from inspect_ai.util import JSONSchema
+from typing_extensions import override
 
 from nodesynth_common.inspect_internals import PrerequisiteError
-
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -482,7 +480,7 @@ def _run_group(group: list[_Request]) -> None:
         first = group[0]
         loaded = load_model(ensure_converted(first.gguf), first.adapter)
         results = [_score_choices(loaded, first)] if first.choices else _generate_batch(loaded, group)
-        for request, result in zip(group, results):
+        for request, result in zip(group, results, strict=True):
             request.future.set_result(result)
     except BaseException as ex:  # the caller must hear about any failure, never hang
         for request in group:
@@ -645,7 +643,7 @@ def _score_choices(loaded: LoadedModel, request: _Request) -> _Result:
     input_tokens = len(loaded.tokenizer(prompt, add_special_tokens=False)["input_ids"])
     return _Result(
         text=request.choices[best], input_tokens=input_tokens, output_tokens=1, stop_reason="stop",
-        seconds=time.monotonic() - started, scores=dict(zip(request.choices, scores)),
+        seconds=time.monotonic() - started, scores=dict(zip(request.choices, scores, strict=True)),
     )
 
 

@@ -7,9 +7,9 @@ import re
 from collections.abc import Sequence
 
 from inspect_ai.model import GenerateConfig, Model, ResponseSchema, get_model
-from inspect_ai.util import JSONSchema
 from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
+from inspect_ai.util import JSONSchema
 
 from scorers.metrics import failure_metrics, rater_calls_saved
 from scorers.rubric import Rubric, RubricError, load_rubric, normalize_label
@@ -200,7 +200,9 @@ def rubric_rater(
         config = GenerateConfig(response_schema=label_schema(resolved.labels)) if structured else GenerateConfig()
         result = await model.generate(resolved.render(question=state.input_text, answer=state.output.completion), config=config)
         reply = result.completion
-        metadata = {"rubric": resolved.name, "grader_model": str(model), "constrained": structured}
+        metadata: dict[str, object] = {"rubric": resolved.name, "grader_model": str(model)}
+        if structured:
+            metadata["constrained"] = True  # the label was asked for as structured output
         try:
             label = parse_structured_label(reply, resolved.labels) if structured else parse_label(reply, resolved.labels)
         except LabelParseError as error:

@@ -47,8 +47,12 @@ LANGUAGES = ("en", "es", "pt", "id")
 # A first-person marker per language: the message is the person's own (Indonesian also by the -ku suffix).
 FIRST_PERSON: dict[str, re.Pattern[str]] = {
     "en": re.compile(r"\b(i|i'm|i've|i'd|my|me|mine|we|our|us)\b", re.IGNORECASE),
-    "es": re.compile(r"\b(yo|mi|mis|me|mí|mía|mío|conmigo|estoy|tengo|quiero|puedo|soy|necesito|nuestr[oa]s?|nos)\b|\w{3,}(me|é)\b", re.IGNORECASE),
-    "pt": re.compile(r"\b(eu|meu|minha|meus|minhas|me|mim|comigo|estou|tenho|quero|preciso|posso|vou|nós|nosso|nossa)\b|\w{3,}ei\b", re.IGNORECASE),
+    "es": re.compile(
+        r"\b(yo|mi|mis|me|mí|mía|mío|conmigo|estoy|tengo|quiero|puedo|soy|necesito|nuestr[oa]s?|nos)\b|\w{3,}(me|é)\b", re.IGNORECASE
+    ),
+    "pt": re.compile(
+        r"\b(eu|meu|minha|meus|minhas|me|mim|comigo|estou|tenho|quero|preciso|posso|vou|nós|nosso|nossa)\b|\w{3,}ei\b", re.IGNORECASE
+    ),
     "id": re.compile(r"\b(saya|aku|kami|kita)\b|\w{2,}ku\b", re.IGNORECASE),
 }
 

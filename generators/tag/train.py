@@ -20,7 +20,6 @@ Two things make this fit a 2-core CPU without changing what is learned:
 
 from __future__ import annotations
 
-from nodesynth_common.errors import NodeSynthError
 import copy
 import json
 import math
@@ -38,6 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from nodesynth_common.errors import NodeSynthError
 
 from .data import TagDataError, TagRow, split_rows
 
@@ -105,7 +106,7 @@ class TrainingCard(BaseModel):
     held_out_rows: int
     held_out_ids: list[str]
     languages: dict[str, int]
-    prompt_template_sha256: str = Field(description="sha256 of the stage's prompt template (generators/prompts/<name>.yaml) at training time")
+    prompt_template_sha256: str = Field(description="sha256 of the stage's prompt template (prompts/<name>.yaml) at training time")
     stage: str = Field("tag", description="the build stage the adapter serves: tag (L3 terms) or queries")
     config: TrainConfig
     trainable_parameters: int

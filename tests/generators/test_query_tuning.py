@@ -8,7 +8,14 @@ from collections import Counter
 import pytest
 
 from generators.queries import generate_queries
-from generators.query_tuning.data import CURATED_FILE, QueryRow, QueryTuningError, compile_sources, load_rows, row_problems
+from generators.query_tuning.data import (
+    CURATED_FILE,
+    QueryRow,
+    QueryTuningError,
+    compile_sources,
+    load_rows,
+    row_problems,
+)
 from generators.records import Taxonomy, TaxonomyNode, UserGroup
 from generators.spec import DomainSpec
 from tests.scripted_model import register
@@ -52,14 +59,16 @@ def test_a_sample_of_rows_passes_the_row_checks(rows: list[QueryRow]) -> None:
 def test_row_checks_catch_what_would_teach_the_wrong_voice(query: str, language: str, problem: str) -> None:
     row = QueryRow(
         domain="Medical advice", l1="Medication safety", l2="Drug interactions", l3="Warfarin and painkillers",
-        user_group="Elderly people", language=language, modality="text-to-text", tone="neutral", query=query,
+        user_group="Elderly people", language=language, modality="text-to-text", tone="neutral",
+        query=query,
     )
     assert any(problem in p for p in row_problems(row)), row_problems(row)
 
 
 def test_a_bad_source_names_file_and_row(tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "x.yaml").write_text(
-        "domain: Medical advice\nqueries:\n  Drug interactions:\n    en ALL: [7, text, curious, Elderly people, \"My knee hurts a lot.\"]\n",
+        "domain: Medical advice\nqueries:\n  Drug interactions:\n"
+        "    en ALL: [7, text, curious, Elderly people, \"My knee hurts a lot.\"]\n",
         encoding="utf-8",
     )
     with pytest.raises(QueryTuningError, match=r"x.yaml: Drug interactions > en ALL: L3 number 7"):
