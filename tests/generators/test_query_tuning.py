@@ -104,3 +104,17 @@ def test_a_rows_request_is_exactly_what_the_build_sends(rows: list[QueryRow]) ->
         # the build also writes for the L2 node (depth-2 queries); the row is its L3 cell
         assert [(m.role, m.text) for m in row.messages()] in sent
         assert f"Topic: {row.l2} > {row.l3}." in row.messages()[-1].text
+
+
+def test_default_query_model_is_the_shipped_adapter_for_the_embedded_generator_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from generators.query_tuning import adapter as query_adapter
+    from generators.tag.adapter import SHIPPED_ADAPTER
+
+    monkeypatch.setattr(query_adapter, "SHIPPED_QUERY_ADAPTER", SHIPPED_ADAPTER.parent / "no-such-adapter")
+    assert query_adapter.default_query_model("nodesynth/smollm2") is None  # nothing shipped: the generator
+
+    monkeypatch.setattr(query_adapter, "SHIPPED_QUERY_ADAPTER", SHIPPED_ADAPTER)  # any adapter with a card stands in
+    name, kwargs = query_adapter.default_query_model("nodesynth/smollm2")  # type: ignore[misc]
+    assert name == "nodesynth/smollm2" and kwargs["adapter"] == str(SHIPPED_ADAPTER.resolve())
+    assert query_adapter.default_query_model("openai/gpt-4o-mini") is None
+    assert query_adapter.default_query_model("nodesynth/smollm2", use_adapter=False) is None  # --query-model generator
