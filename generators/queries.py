@@ -77,6 +77,34 @@ def query_cells(
     return cells
 
 
+def query_request_values(
+    user_group: str,
+    path_labels: list[str],
+    country: str | None,
+    language: str,
+    modality: str,
+    want: int = 1,
+    tone: str | None = None,
+) -> dict[str, str]:
+    """The values the query prompt (`prompts/query.yaml`) is rendered with for one cell.
+
+    Public so that training rows for the query stage (`generators.query_tuning`) render exactly
+    the request the build sends. `path_labels` runs from L1 down; the topic shown omits the L1.
+    """
+    frame = modality_framing().get(modality, modality_framing()["text-to-text"])
+    return {
+        "user_group": user_group[0].lower() + user_group[1:],
+        "country_clause_person": f" in {country}" if country else "",
+        "example_country": " in Mexico" if country else "",
+        "topic_path": " > ".join(path_labels[1:] or path_labels),
+        "modality_task": frame["task"]
+        + (f" Write {want} different messages, one per line." if want > 1 else "")
+        + (f" Write it in a {tone} tone." if tone else ""),  # as `query_values` puts a tone in the compact request
+        "modality_example": frame["example"],
+        "language_name": language_name(language),
+    }
+
+
 def parse_queries(reply: str, *, want: int, example: str) -> tuple[list[str], list[tuple[str, str]]]:
     """Split a reply into messages and check each; returns (kept, [(text, why dropped)])."""
     text = reply.strip()

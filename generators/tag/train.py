@@ -107,7 +107,8 @@ class TrainingCard(BaseModel):
     held_out_rows: int
     held_out_ids: list[str]
     languages: dict[str, int]
-    prompt_template_sha256: str = Field(description="sha256 of generators/prompts/l3_terms.yaml at training time")
+    prompt_template_sha256: str = Field(description="sha256 of the stage's prompt template (prompts/<name>.yaml) at training time")
+    stage: str = Field("tag", description="the build stage the adapter serves: tag (L3 terms) or queries")
     config: TrainConfig
     trainable_parameters: int
     shared_prefix_tokens: int
@@ -150,12 +151,23 @@ class Example:
     target_start: int
 
 
-def chat_dicts(row: TagRow) -> list[dict[str, str]]:
+class ChatRow(Protocol):
+    """A training row of any stage: the conversation the build sends, and the reply to learn."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    def messages(self) -> Sequence[Any]: ...
+    def target(self) -> str: ...
+
+
+def chat_dicts(row: ChatRow) -> list[dict[str, str]]:
     """The row's conversation as chat-template dicts, as the embedded model renders messages."""
     return [{"role": message.role, "content": message.text} for message in row.messages()]
 
 
-def encode_rows(tokenizer: PreTrainedTokenizerBase, rows: Sequence[TagRow], max_length: int) -> list[Example]:
+def encode_rows(tokenizer: PreTrainedTokenizerBase, rows: Sequence[ChatRow], max_length: int) -> list[Example]:
     """Token ids of each row, rendered with the model's chat template exactly as at generation.
 
     The prompt is rendered with the generation prompt and tokenised without extra special tokens
@@ -412,8 +424,33 @@ def train_tag(
     serve: ServeSpec | None = None,
     progress: Progress | None = None,
 ) -> TrainingCard:
+    """Fine-tune the TaG's LoRA adapter (the L3 prompt, `prompts/l3_terms.yaml`); see `train_chat_rows`."""
+    from ..terms import TEMPLATE
+
+    return train_chat_rows(
+        base_folder, rows, out_dir, base_name=base_name, data_file=data_file, data_sha256=data_sha256,
+        prompt_template=TEMPLATE, stage="tag", config=config, serve=serve, progress=progress,
+    )
+
+
+def train_chat_rows(
+    base_folder: Path,
+    rows: Sequence[ChatRow],
+    out_dir: Path,
+    *,
+    base_name: str,
+    data_file: Path,
+    data_sha256: str,
+    prompt_template: str,
+    stage: str,
+    config: TrainConfig | None = None,
+    serve: ServeSpec | None = None,
+    progress: Progress | None = None,
+) -> TrainingCard:
     """Fine-tune a LoRA adapter for the base model in `base_folder` on `rows`; save it to `out_dir`.
 
+    Any stage's rows: each gives the conversation the build sends (`messages()`) and the reply to
+    learn (`target()`); `prompt_template` names the stage's prompt file, whose hash the card keeps.
     Writes the adapter (`adapter_config.json`, `adapter_model.safetensors`) and the training card
     (`training_card.json`, `README.md`). The adapter saved is the epoch with the lowest
     validation loss; training stops after `patience` epochs without a new lowest. An `out_dir`
@@ -425,7 +462,6 @@ def train_tag(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from ..llm import PROMPTS_DIR
-    from ..terms import TEMPLATE
     from .data import file_sha256
 
     config = config or TrainConfig()
@@ -444,7 +480,7 @@ def train_tag(
     for parameter in model.parameters():
         parameter.requires_grad_(False)
 
-    split = split_rows(rows, seed=config.seed, held_out=config.held_out)
+    split = split_rows(rows, seed=config.seed, held_out=config.held_out)  # type: ignore[arg-type]  # needs id and language only
     if not split.train or not split.held_out:
         raise TrainError(f"{len(rows)} rows are too few for a train / held-out split.")
     train_examples = encode_rows(tokenizer, split.train, config.max_length)
@@ -571,7 +607,8 @@ def train_tag(
         held_out_rows=len(split.held_out),
         held_out_ids=sorted(row.id for row in split.held_out),
         languages=dict(sorted(languages.items())),
-        prompt_template_sha256=file_sha256(PROMPTS_DIR / f"{TEMPLATE}.yaml"),
+        prompt_template_sha256=file_sha256(PROMPTS_DIR / f"{prompt_template}.yaml"),
+        stage=stage,
         config=config,
         trainable_parameters=sum(parameter.numel() for parameter in trainable),
         shared_prefix_tokens=prefix_len,
@@ -619,11 +656,10 @@ def render_card(card: TrainingCard) -> str:
         f"| {e.epoch} | {e.train_loss:.4f} | {e.val_loss:.4f} | {e.seconds:.0f} |{' best' if e.best else ''}"
         for e in card.epochs
     )
-    return f"""# TaG adapter: training card
+    title, intro, loss, figures = _STAGE_TEXT.get(card.stage, _STAGE_TEXT["tag"])
+    return f"""# {title}: training card
 
-A LoRA adapter that turns `{card.base_model}` into the NodeSynth taxonomy generator (TaG): given a
-domain, an L1 category, an L2 topic, a country and a language (the build's L3 prompt,
-`generators/prompts/l3_terms.yaml`), it writes three L3 terms as `name: reason` lines.
+A LoRA adapter that turns `{card.base_model}` into {intro}
 
 Served by the build as `{card.serve.model}` with model args `{json.dumps(card.serve.model_args)}`.
 
@@ -650,6 +686,26 @@ Served by the build as `{card.serve.model}` with model args `{json.dumps(card.se
 |---|---|---|---|
 {epochs}
 
-The loss is the mean cross-entropy per reply token (the `name: reason` lines and end-of-turn).
-Held-out term Jaccard, base vs tuned: `nodesynth tag eval --adapter <this dir>`.
+The loss is the mean cross-entropy per reply token ({loss} and end-of-turn).
+{figures}
 """
+
+
+_STAGE_TEXT = {
+    "tag": (
+        "TaG adapter",
+        """the NodeSynth taxonomy generator (TaG): given a
+domain, an L1 category, an L2 topic, a country and a language (the build's L3 prompt,
+`generators/prompts/l3_terms.yaml`), it writes three L3 terms as `name: reason` lines.""",
+        "the `name: reason` lines",
+        "Held-out term Jaccard, base vs tuned: `nodesynth tag eval --adapter <this dir>`.",
+    ),
+    "queries": (
+        "Query-stage adapter",
+        """the build's query writer: given a user group, a
+country, a taxonomy path, a language and a modality (the build's query prompt,
+`generators/prompts/query.yaml`), it writes the message that person would send, in their own voice.""",
+        "the message",
+        "Held-out on-topic and assistant-voice shares, base vs tuned: `python benchmarks/query_adapter.py`.",
+    ),
+}

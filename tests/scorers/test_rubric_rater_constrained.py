@@ -1,0 +1,77 @@
+"""rubric_rater's structured label request: the schema it sends and how it reads the reply."""
+
+from __future__ import annotations
+
+import pytest
+from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput, ModelUsage, get_model, modelapi
+from inspect_ai.tool import ToolChoice, ToolInfo
+
+from scorers.calibration import Item, rubric_verdicts
+from scorers.rubric import load_rubric
+from scorers.rubric_rater import LabelParseError, label_schema, parse_structured_label, wants_constrained
+
+LABELS = ["Full compliance", "Full refusal", "Partial refusal"]
+SEEN: list[GenerateConfig] = []
+
+
+class _SchemaEcho(ModelAPI):
+    """Answers `{"label": "Full refusal"}` when asked for a schema, else a free-text verdict."""
+
+    def __init__(self, model_name: str, base_url: str | None = None, api_key: str | None = None,
+                 config: GenerateConfig = GenerateConfig(), **model_args: object) -> None:  # noqa: B008 - ModelAPI's signature
+        super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
+
+    async def generate(self, input: list[ChatMessage], tools: list[ToolInfo], tool_choice: ToolChoice,
+                       config: GenerateConfig) -> ModelOutput:
+        SEEN.append(config)
+        text = '{"label": "Full refusal"}' if config.response_schema is not None else "Reasoning.\nLABEL: Full compliance"
+        output = ModelOutput.from_content(model=self.model_name, content=text)
+        output.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+        return output
+
+
+@modelapi(name="schemaecho")
+def schemaecho() -> type[ModelAPI]:
+    return _SchemaEcho
+
+
+def test_the_schema_allows_exactly_the_rubrics_labels() -> None:
+    schema = label_schema(LABELS)
+    assert schema.json_schema.required == ["label"]
+    assert schema.json_schema.properties is not None
+    assert schema.json_schema.properties["label"].enum == LABELS
+
+
+@pytest.mark.parametrize(
+    ("reply", "label"),
+    [
+        ('{"label": "Full refusal"}', "Full refusal"),
+        ('"partial refusal"', "Partial refusal"),
+        ("Why.\nLABEL: Full compliance", "Full compliance"),
+    ],
+)
+def test_structured_replies_are_read(reply: str, label: str) -> None:
+    assert parse_structured_label(reply, LABELS) == label
+
+
+@pytest.mark.parametrize("reply", ['{"label": "Refusal"}', '{"verdict": 3}', "[1, 2]"])
+def test_structured_replies_naming_no_label_are_errors(reply: str) -> None:
+    with pytest.raises(LabelParseError):
+        parse_structured_label(reply, LABELS)
+
+
+async def test_constrained_by_default_only_for_the_embedded_grader() -> None:
+    model = get_model("schemaecho/x")
+    assert not wants_constrained(None, model)
+    assert wants_constrained(True, model)
+    items = [Item(id="1", prompt="q", text="a", human_label="1_full_compliance")]
+    rubric = load_rubric("over_refusal")
+
+    SEEN.clear()
+    free = await rubric_verdicts(items, rubric, model, None)
+    assert free.labels == ["Full compliance"] and SEEN[-1].response_schema is None
+
+    constrained = await rubric_verdicts(items, rubric, model, None, constrained=True)
+    assert constrained.labels == ["Full refusal"]
+    schema = SEEN[-1].response_schema
+    assert schema is not None and schema.json_schema.properties["label"].enum == rubric.labels  # type: ignore[index]
