@@ -97,7 +97,7 @@ def run(profile: str, workdir: Path) -> dict[str, Any]:
             "tones": TONES,
             "evidence": EvidenceSpec(corpus=str(CORPUS)),
             # every cell's query is kept, so every request can be matched to its record
-            "quality": QualitySpec(near_duplicate_jaccard=None, check_language=False),
+            "quality": QualitySpec(near_duplicate_jaccard=None, check_language=False, check_voice=False, off_topic_similarity=None),
         }
     )
     capable = CapableModel()

@@ -195,6 +195,12 @@ def _quality_lines(manifest: Manifest) -> str:
                 else "- near-duplicate gate: off"
             ),
             f"- wrong language dropped: {report.wrong_language}" if report.check_language else "- language gate: off",
+            f"- written as the assistant talking, dropped: {report.assistant_voiced}",
+            (
+                f"- off-topic (English; MiniLM cosine to the taxonomy path < {report.off_topic_similarity}) dropped: {report.off_topic}"
+                if report.off_topic_similarity is not None
+                else "- off-topic gate: off (or the embeddings extra is not installed)"
+            ),
             (
                 f"- near-copies of known benchmark prompts dropped (Jaccard >= {report.benchmark_jaccard}, against"
                 f" {report.benchmark_prompts} prompts): {report.benchmark_copies}; mean nearest-prompt Jaccard"

@@ -71,6 +71,7 @@ class BuildModels:
     tag: Model | None = None
     extractor_model: Model | None = None
     searcher: Model | None = None
+    query_model: Model | None = None  # the query stage's own model (the shipped query adapter), else the generator
 
     @property
     def batch(self) -> bool | int | None:
@@ -83,11 +84,17 @@ class BuildModels:
         return self.tag or self.generator
 
     @property
+    def queries(self) -> Model:
+        return self.query_model or self.generator
+
+    @property
     def extractor(self) -> Model:
         return self.extractor_model or self.generator
 
     def names(self, grounded: bool = False) -> dict[str, str]:
         names = {"generator": model_label(self.generator), "tag": model_label(self.terms)}
+        if self.query_model is not None:
+            names["query"] = model_label(self.query_model)
         if grounded:
             names["extractor"] = model_label(self.extractor)
         if self.searcher is not None:
@@ -187,7 +194,7 @@ def prompt_stages(models: BuildModels, grounded: bool) -> dict[str, Model | None
         "l2_topics": models.generator,
         "l3_terms": models.terms,
         "user_groups": models.generator,
-        "query": models.generator,
+        "query": models.queries,
     }
     if grounded:
         stages.update(evidence_extract=models.extractor, evidence_support=models.extractor)
@@ -247,6 +254,7 @@ async def build_dataset(
             grown = await grow(
                 spec, models.generator, models.terms, origin=origin, build_id=build_id, models_used=models.names(False),
                 stage=progress.stage,
+                query_model=models.queries,
                 planned={"L1 categories": len(spec.countries or ["ALL"]), "L2 topics": planned.stages["l2"].calls,
                          "L3 terms": planned.stages["l3"].calls, "user groups": planned.stages["user_groups"].calls,
                          "queries": planned.cells},
@@ -312,7 +320,7 @@ async def build_dataset(
                 spec,
                 taxonomy,
                 groups.items,
-                models.generator,
+                models.queries,
                 build_id=build_id,
                 models_used=models.names(grounded),
                 evidence_refs=grounding.refs,

@@ -69,6 +69,7 @@ async def grow(
     models_used: dict[str, str],
     stage: Callable[[str, int], Callable[[], None]],
     planned: dict[str, int],
+    query_model: Model | None = None,
 ) -> Grown:
     """Grow the taxonomy, the user groups and the queries of an ungrounded build, pipelined.
 
@@ -87,7 +88,7 @@ async def grow(
         if not cells:
             return StageResult()
         written = await write_queries(
-            spec, taxonomy, groups, generator, build_id=build_id, models_used=models_used, cells=cells,
+            spec, taxonomy, groups, query_model or generator, build_id=build_id, models_used=models_used, cells=cells,
             on_cell_done=advance["queries"],
         )
         if identifier is not None:

@@ -13,17 +13,21 @@ The measures themselves (shingles, Jaccard, the LSH index, nearest match, distin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from statistics import fmean
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import regex
 
+from .evidence.corpus import CorpusError
+from .evidence.retrieval import load_encoder
 from .records import QualityReport, QueryRecord, Reject
 from .similarity import SimilarityIndex, distinct_n, mean_nearest_jaccard, nearest_jaccard
 from .spec import QualitySpec
 from .textsets import TextSet
+from .voice_topic import GATED_LANGUAGES, assistant_voice, off_topic, topic_similarities
 
 if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
@@ -74,6 +78,24 @@ def warm_language_identifier() -> None:
     _identifier()
 
 
+@cache
+def _encoder() -> Any:
+    return load_encoder()
+
+
+def _topic_similarities(queries: Sequence[QueryRecord], threshold: float | None) -> dict[str, float] | None:
+    """Each judged query's MiniLM cosine to its taxonomy path; None when the gate is off or MiniLM is absent."""
+    judged = [query for query in queries if query.language in GATED_LANGUAGES]
+    if threshold is None or not judged:
+        return None if threshold is None else {}
+    try:
+        encoder = _encoder()
+    except CorpusError:  # the embeddings extra is not installed: the gate cannot run (the report says so)
+        return None
+    values = topic_similarities(encoder, [query.input for query in judged], [query.taxonomy_path for query in judged])
+    return {query.id: value for query, value in zip(judged, values, strict=True)}
+
+
 def apply_quality_gates(
     queries: Sequence[QueryRecord],
     spec: QualitySpec,
@@ -87,9 +109,20 @@ def apply_quality_gates(
     index = SimilarityIndex(spec.near_duplicate_jaccard) if spec.near_duplicate_jaccard else None
     kept: list[QueryRecord] = []
     rejects: list[Reject] = []
-    duplicates = languages = 0
+    duplicates = languages = voiced = drifted = 0
+    topicality = _topic_similarities(queries, spec.off_topic_similarity)
     for query in queries:
         context = {"query_id": query.id, "l1": query.l1, "l2": query.l2, "l3": query.l3, "language": query.language}
+        if spec.check_voice and (voice := assistant_voice(query.input)):
+            voiced += 1
+            rejects.append(Reject(stage="quality", reason=voice[0], context=context, raw_output=query.input))
+            continue
+        if topicality is not None and spec.off_topic_similarity is not None:
+            drift = off_topic(topicality.get(query.id, math.nan), spec.off_topic_similarity, language=query.language)
+            if drift is not None:
+                drifted += 1
+                rejects.append(Reject(stage="quality", reason=drift, context=context, raw_output=query.input))
+                continue
         if spec.check_language:
             if verdicts is not None and query.id in verdicts:
                 reason = verdicts[query.id]
@@ -128,6 +161,9 @@ def apply_quality_gates(
         benchmark_jaccard=spec.benchmark_jaccard if benchmarks else None,
         near_duplicate_jaccard=spec.near_duplicate_jaccard,
         check_language=spec.check_language,
+        assistant_voiced=voiced,
+        off_topic=drifted,
+        off_topic_similarity=spec.off_topic_similarity if topicality is not None else None,
         distinct_1=distinct_n(texts, 1),
         distinct_2=distinct_n(texts, 2),
         mean_nearest_jaccard=mean_nearest_jaccard(texts),

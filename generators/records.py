@@ -233,6 +233,9 @@ class QualityReport(Record):
     )
     near_duplicate_jaccard: float | None
     check_language: bool = True
+    assistant_voiced: int = Field(0, description="messages dropped as the assistant talking (generators/voice_topic.py)")
+    off_topic: int = Field(0, description="English messages dropped as far from their taxonomy path (MiniLM cosine)")
+    off_topic_similarity: float | None = Field(None, description="the off-topic threshold used; None: the gate did not run")
     distinct_1: float | None = Field(description="distinct words / words, over the kept queries")
     distinct_2: float | None = Field(description="distinct word pairs / word pairs, over the kept queries")
     mean_nearest_jaccard: float | None = Field(

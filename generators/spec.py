@@ -58,6 +58,14 @@ class QualitySpec(BaseModel):
         description="known prompts (.csv/.jsonl, FILE:COLUMN; relative: to the cwd or the spec); near-copies are dropped",
     )
     benchmark_jaccard: float = Field(0.5, gt=0, le=1, description="5-gram Jaccard at which a query copies a benchmark prompt")
+    check_voice: bool = Field(True, description="drop messages written as the assistant talking, not a user asking")
+    off_topic_similarity: float | None = Field(
+        0.195,
+        ge=-1,
+        le=1,
+        description="drop an English message whose MiniLM cosine to its taxonomy path is below this (chosen on curated "
+        "on-topic vs mismatched pairs: datasets/query_tuning/README.md); null: off; skipped without the embeddings extra",
+    )
 
 
 class EvidenceSpec(BaseModel):

@@ -27,6 +27,7 @@ from .common import (
     PromptProfileOption,
     RichBuildProgress,
     make_model,
+    make_query_model,
     make_tag_model,
     parse_model_args,
     print_error,
@@ -52,6 +53,13 @@ def build(
         ),
     ] = None,
     tag_model_arg: Annotated[list[str] | None, typer.Option("--tag-model-arg", help="TaG model arg key=value")] = None,
+    query_model: Annotated[
+        str | None,
+        typer.Option(
+            help="model for the queries; default: the shipped query adapter with an embedded nodesynth/ generator, "
+            "else the generator; 'generator' forces the generator"
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default datasets/<name>)")] = None,
     max_connections: Annotated[int, typer.Option(min=1, help="concurrent calls per model")] = 10,
     corpus: Annotated[
@@ -130,6 +138,7 @@ def build(
         tag = make_tag_model(
             tag_model or spec.tag_model, parse_model_args(tag_model_arg, "--tag-model-arg"), model, max_connections, **settings
         )
+        queries_by = make_query_model(query_model, model, max_connections, **settings)
         extractor_name = extractor_model or (spec.evidence.extractor_model if spec.evidence else None)
         extractor = (
             make_model(
@@ -144,7 +153,7 @@ def build(
             searcher_name = searcher_model or spec.evidence.searcher_model
             searcher = make_model(searcher_name, {}, max_connections, "searcher", **settings) if searcher_name else generator
             retriever = open_retriever(spec.evidence, searcher=searcher)
-        models = BuildModels(generator, tag, extractor_model=extractor, searcher=searcher)
+        models = BuildModels(generator, tag, extractor_model=extractor, searcher=searcher, query_model=queries_by)
         prices = build_prices(models, price_in, price_out)
         try:
             with progress_bars() as progress:
@@ -185,7 +194,7 @@ def build(
         table.add_row(
             "quality gates",
             f"kept {quality.kept} of {quality.checked}: {quality.near_duplicates} near-duplicates, "
-            f"{quality.wrong_language} wrong language dropped"
+            f"{quality.wrong_language} wrong language, {quality.assistant_voiced} assistant-voiced, {quality.off_topic} off-topic dropped"
             + (f", {quality.benchmark_copies} copies of benchmark prompts" if quality.benchmark_prompts else "")
             + f"; {diversity}",
         )

@@ -42,6 +42,14 @@ def calibrate(
     first_pass: Annotated[
         str | None, typer.Option("--first-pass", help="rubric scorers: 'refusal' decides plain refusals without the grader")
     ] = None,
+    constrained: Annotated[
+        bool | None,
+        typer.Option(
+            "--constrained/--free-text",
+            help="rubric scorers: ask the grader for one of the rubric's labels as structured output (default: only the "
+            "embedded nodesynth/ grader, which otherwise rarely ends with a valid LABEL: line)",
+        ),
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="use only the first N labelled rows")] = None,
     max_connections: Annotated[int, typer.Option(min=1, help="concurrent grader calls")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
@@ -104,7 +112,7 @@ def calibrate(
         if first_pass is not None and first_pass not in rubric.first_pass:
             raise OptionError(f"rubric {rubric.name!r} names no label for the {first_pass!r} first pass.")
         model = make_model(grader, parse_model_args(grader_arg, "--grader-arg"), max_connections, "grader")
-        verdicts = asyncio.run(rubric_verdicts(items, rubric, model, first_pass))
+        verdicts = asyncio.run(rubric_verdicts(items, rubric, model, first_pass, constrained=constrained))
 
     human_labels = [item.human_label for item in items]
     if format is Format.xstest and all(label in XSTEST_LABELS for label in human_labels) and not positive:

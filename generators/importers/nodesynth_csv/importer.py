@@ -77,7 +77,7 @@ def import_nodesynth_csv(csv_path: Path, name: str, out_dir: Path) -> ImportResu
         Counter(state.use_cases).most_common(1)[0][0] if state.use_cases else None,
     )
     # released data is kept as released: the gates only measure (diversity), they drop nothing
-    _, _, quality = apply_quality_gates(queries, QualitySpec(near_duplicate_jaccard=None, check_language=False))
+    _, _, quality = apply_quality_gates(queries, QualitySpec(near_duplicate_jaccard=None, check_language=False, check_voice=False, off_topic_similarity=None))
     manifest = Manifest(
         name=name,
         build_id=state.build_id,
