@@ -109,4 +109,4 @@ def test_build_table_reports_the_quality_gates(tmp_path: Path) -> None:
     spec.write_text(SPEC)
     result = runner.invoke(app, ["build", str(spec), "--model", register("cli-table", tidy_responder), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
-    assert "kept 12 of 12: 0 near-duplicates, 0 wrong language, 0 assistant-voiced, 0 off-topic dropped" in " ".join(result.stdout.split())
+    assert "kept 12 of 12: 0 near-duplicates, 0 wrong language, 0 assistant-voiced, 0 off-topic dropped" in " ".join(result.stdout.replace("│", " ").split())
