@@ -61,6 +61,11 @@ class PromptProfileOption(str, Enum):
     full = "full"
 
 
+# every character str.splitlines() breaks on, shown escaped: "\n", "\r", and the rarer ones as \x.. / \u....
+_LINE_BREAKS = {ord(c): ("\\n" if c == "\n" else "\\r" if c == "\r" else c.encode("unicode_escape").decode()) for c in
+                "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
 def print_error(message: str) -> None:
     """Print `error: <message>` as one line on stderr.
 
@@ -69,7 +74,7 @@ def print_error(message: str) -> None:
     lines are not wrapped. A line break inside it (a column name or a path holding one) is shown
     as `\\n`, so the message stays one line.
     """
-    flat = message.replace("\r", "\\r").replace("\n", "\\n")
+    flat = message.translate(_LINE_BREAKS)
     stderr.print(Text.assemble(("error:", "bold red"), " ", flat), highlight=False, soft_wrap=True)
 
 

@@ -35,6 +35,13 @@ def test_a_path_with_markup_brackets_prints_literally(tmp_path: Path, terminal: 
     assert "\x1b[" in line.split(str(path))[0]  # "error:" is styled: the console is a colour terminal
 
 
+def test_every_line_break_character_in_user_text_stays_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # a column name or path may hold any character str.splitlines() breaks on (hypothesis found U+0085)
+    common.print_error("columns: a\nb\rc\x0bd\x0ce\x1cf\x1dg\x1eh\x85i\u2028j\u2029k")
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line == "error: columns: a\\nb\\rc\\x0bd\\x0ce\\x1cf\\x1dg\\x1eh\\x85i\\u2028j\\u2029k"
+
+
 def test_a_pattern_prints_without_highlighting(terminal: None) -> None:
     result = runner.invoke(app, ["report", "--results", "^*$", "x.xlsx"])
     assert result.exit_code == 2
