@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from nodesynth_common.validation import validation_problem
+
 from ..queries import MAX_CHARS, MAX_WORDS, MIN_WORDS, query_request_values
 from ..records import content_id
 from ..tag.data import REPO_ROOT, TagDataError
@@ -224,8 +226,8 @@ def compile_sources(source_dir: Path = SOURCE_DIR, *, check: bool = True) -> lis
                         query=" ".join(str(query).split()), source=f"source/{file.name}",
                     )
                 except ValidationError as error:
-                    first = error.errors()[0]
-                    raise QueryTuningError(f"{where}: {'.'.join(map(str, first['loc']))}: {first['msg']}.") from error
+                    field, message = validation_problem(error)
+                    raise QueryTuningError(f"{where}: {field}: {message}.") from error
                 if check:
                     problems = row_problems(row)
                     if problems:
