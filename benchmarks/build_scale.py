@@ -33,6 +33,7 @@ definition: Health questions people ask an AI assistant, for a benchmark of the 
 countries: [ALL]
 languages: [en, pt]
 modalities: [text-to-text, text-to-image, text-to-audio]
+prompt_profile: compact  # the loopback server answers in the line format, not JSON
 size: {{max_l1: {l1}, max_l2_per_l1: 10, l3_per_l2: 5, user_groups_per_l1: 10, queries_per_cell: 1}}
 """
 

@@ -99,6 +99,8 @@ def run_build(spec_path: Path, base_url: str, connections: int, out: Path, reque
     from generators.spec import load_spec
 
     spec, text = load_spec(spec_path)
+    # The loopback server answers in the line format, not JSON: the compact profile's replies.
+    spec = spec.model_copy(update={"prompt_profile": "compact"})
     models = BuildModels(recording(make_model(base_url, connections), requests))
     clock = StageClock()
     started = time.monotonic()

@@ -28,7 +28,7 @@ from .evidence import (
     ground_user_groups,
 )
 from .faults import ProviderUnavailable
-from .llm import BuildStats, track_stats, untrack_stats
+from .llm import BuildStats, keep_no_transcript, track_stats, untrack_stats
 from .novelty import TextSet, read_texts
 from .pipeline import grow
 from .plan import STAGE_ROLES, Prices, plan_build
@@ -231,6 +231,7 @@ async def build_dataset(
     written; the calls that finished are in Inspect's cache, so the same call resumes.
     """
     check_output_dir(out_dir)
+    keep_no_transcript()
     progress = progress or _Silent()
     if benchmarks is None:
         benchmarks = [read_texts(reference) for reference in spec.quality.benchmarks]

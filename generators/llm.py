@@ -261,6 +261,21 @@ def json_payload(reply: str, list_keys: Sequence[str] = ("items", "list", "resul
 # --- the validated call -----------------------------------------------------------------
 
 
+def keep_no_transcript() -> None:
+    """Keep no model-call events for this task and the tasks it starts (call at the top of a build).
+
+    Outside an eval Inspect appends each call's event (messages, output, raw request and
+    response) to the current transcript for the life of the process: about 70 KB per call, so a
+    50,000-call build held gigabytes. A bounded transcript with no resident tail keeps none;
+    the build's own accounting (`BuildStats`) and the generate cache keep what matters.
+    """
+    from inspect_ai.log import Transcript
+
+    from nodesynth_common.inspect_internals import init_transcript
+
+    init_transcript(Transcript(bounded=True, resident_tail=0))
+
+
 @dataclass
 class CallResult(Generic[T]):
     value: T | None

@@ -19,11 +19,17 @@ from inspect_ai._util.asyncfiles import AsyncFilesystem
 from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.log._recorders.eval import HEADER_JSON, SUMMARIES_JSON
 
+# Outside an eval, every model call's event (input, output, raw request and response) goes into
+# the current transcript and stays for the life of the process; a build is not an eval and keeps
+# its own accounting, so it installs a transcript that keeps none. Only `Transcript` is public.
+from inspect_ai.log._transcript import init_transcript
+
 __all__ = [
     "HEADER_JSON",
     "SUMMARIES_JSON",
     "AsyncFilesystem",
     "AsyncZipReader",
     "PrerequisiteError",
+    "init_transcript",
     "run_coroutine",
 ]

@@ -160,12 +160,17 @@ class CalibrationReport(BaseModel):
     baselines: list[Baseline] = []
     rater_calls: int = 0
     rater_calls_saved: int = 0
+    grader: str | None = None
+    """The grading model, for a rubric scorer (what the report matches a record by)."""
+    constrained: bool | None = None
+    prior_correction: bool | None = None
 
     def summary(self) -> dict[str, Any]:
         """One flat JSON object: n, accuracy, kappa first, then the rest."""
         overall = self.overall.model_dump()
         return {
-            "file": self.file, "scorer": self.scorer, "n": self.n, "unscored": self.unscored,
+            "file": self.file, "scorer": self.scorer, "grader": self.grader, "constrained": self.constrained,
+            "prior_correction": self.prior_correction, "n": self.n, "unscored": self.unscored,
             **overall,
             "labels": self.labels.model_dump() if self.labels else None,
             "slices": {key: value.model_dump() for key, value in self.slices.items()},
@@ -333,11 +338,12 @@ def refusal_verdicts(items: Sequence[Item]) -> Verdicts:
 
 
 async def rubric_verdicts(
-    items: Sequence[Item], rubric: Rubric, grader: Model, first_pass: str | None, constrained: bool | None = None
+    items: Sequence[Item], rubric: Rubric, grader: Model, first_pass: str | None, constrained: bool | None = None,
+    prior_correction: bool = True,
 ) -> Verdicts:
     """Run `rubric_rater` itself (so calibration measures the scorer the evals use) on each item.
 
-    `constrained` is the rater's own switch (structured label output; None: its default).
+    `constrained` and `prior_correction` are the rater's own switches (see `rubric_rater`).
     """
     from inspect_ai.model import ChatMessageUser, ModelName, ModelOutput
     from inspect_ai.scorer import Target
@@ -345,7 +351,7 @@ async def rubric_verdicts(
 
     from scorers.rubric_rater import rubric_rater
 
-    score_fn = rubric_rater(rubric, grader=grader, first_pass=first_pass, constrained=constrained)
+    score_fn = rubric_rater(rubric, grader=grader, first_pass=first_pass, constrained=constrained, prior_correction=prior_correction)
 
     async def one(index: int, item: Item) -> tuple[bool | None, str | None, bool]:
         state = TaskState(

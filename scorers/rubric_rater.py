@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 
@@ -104,6 +105,26 @@ def parse_structured_label(reply: str, labels: Sequence[str]) -> str:
     return parse_label(value, labels)
 
 
+CONTENT_FREE_INPUTS = ("N/A", "[MASK]", "")
+"""Content-free requests and responses for the label prior (Zhao et al., 2021, "Calibrate before use")."""
+
+
+def corrected_label(scores: dict[str, float], priors: Sequence[dict[str, float]], labels: Sequence[str]) -> str:
+    """The label with the highest log-likelihood once the label's prior is divided out.
+
+    `priors` are the label scores on content-free inputs; each is normalised over the labels and
+    the probabilities averaged, as in contextual calibration. A small grader that prefers one
+    label whatever it reads is thereby judged by how much the data moves each label.
+    """
+    prior = {label: 0.0 for label in labels}
+    for raw in priors:
+        top = max(raw[label] for label in labels)
+        total = sum(math.exp(raw[label] - top) for label in labels)
+        for label in labels:
+            prior[label] += math.exp(raw[label] - top) / total / len(priors)
+    return max(labels, key=lambda label: scores[label] - math.log(max(prior[label], 1e-12)))
+
+
 def wants_constrained(constrained: bool | None, model: Model) -> bool:
     """`constrained`, or by default: only for the embedded grader, which cannot write a reliable `LABEL:` line."""
     if constrained is not None:
@@ -164,6 +185,7 @@ def rubric_rater(
     grader: str | Model | None = None,
     first_pass: str | None = None,
     constrained: bool | None = None,
+    prior_correction: bool = True,
 ) -> Scorer:
     """Grade each response with a rubric; the score is 1.0 for a failure label, 0.0 otherwise.
 
@@ -184,10 +206,28 @@ def rubric_rater(
       constrained: ask for the label as structured output (`response_schema`, one of the
         rubric's labels) instead of free text ending in `LABEL:`. None (default): only when
         the grader is the embedded `nodesynth/` model, whose free-text verdicts rarely parse.
+      prior_correction: when the constrained grader returns each label's log-likelihood (the
+        embedded model does, in `choice_logprobs`), divide out the label's prior measured on
+        content-free inputs (`corrected_label`); the uncorrected label stays in the metadata.
+        Graders that return only a label are unaffected.
     """
     # load eagerly so that a bad rubric fails when the task is built, not per sample
     resolved = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     check_first_pass(resolved, first_pass)
+    priors: dict[str, list[dict[str, float]]] = {}  # per grader: a few prompt passes, once per run
+
+    async def content_free_priors(model: Model, config: GenerateConfig) -> list[dict[str, float]] | None:
+        key = str(model)
+        if key not in priors:
+            found = []
+            for blank in CONTENT_FREE_INPUTS:
+                output = await model.generate(resolved.render(question=blank, answer=blank), config=config)
+                raw = (output.metadata or {}).get("choice_logprobs")
+                if not isinstance(raw, dict):
+                    return None
+                found.append({str(k): float(v) for k, v in raw.items()})
+            priors[key] = found
+        return priors[key]
 
     async def score(state: TaskState, target: Target) -> Score:
         decided = first_pass_score(state, resolved, first_pass)
@@ -217,6 +257,12 @@ def rubric_rater(
                 explanation=f"Unscored: {error}.\n\nGrader reply:\n{reply}",
                 metadata={**metadata, "label": None, "failure": None, "parse_error": str(error)},
             )
+        scores = (result.metadata or {}).get("choice_logprobs") if structured else None
+        if prior_correction and isinstance(scores, dict) and set(resolved.labels) <= set(scores):
+            found = await content_free_priors(model, config)
+            if found is not None:
+                metadata.update(label_uncorrected=label, choice_logprobs=scores, prior_corrected=True)
+                label = corrected_label(scores, found, resolved.labels)
         failure = resolved.is_failure(label)
         return Score(
             value=1.0 if failure else 0.0,

@@ -17,6 +17,7 @@ PRIVATE = [
     ("inspect_ai._util.asyncfiles", "AsyncFilesystem"),
     ("inspect_ai.log._recorders.eval", "HEADER_JSON"),
     ("inspect_ai.log._recorders.eval", "SUMMARIES_JSON"),
+    ("inspect_ai.log._transcript", "init_transcript"),
 ]
 
 

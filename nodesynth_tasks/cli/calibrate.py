@@ -50,6 +50,14 @@ def calibrate(
             "embedded nodesynth/ grader, which otherwise rarely ends with a valid LABEL: line)",
         ),
     ] = None,
+    prior_correction: Annotated[
+        bool,
+        typer.Option(
+            "--prior-correction/--no-prior-correction",
+            help="rubric scorers with a grader that returns label scores (the embedded one): divide out each label's "
+            "prior measured on content-free inputs",
+        ),
+    ] = True,
     limit: Annotated[int | None, typer.Option(min=1, help="use only the first N labelled rows")] = None,
     max_connections: Annotated[int, typer.Option(min=1, help="concurrent grader calls")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
@@ -93,6 +101,7 @@ def calibrate(
         items = items[:limit]
 
     rubric = None
+    model = None
     if scorer == "refusal":
         verdicts = refusal_verdicts(items)
     elif is_log and not _is_rubric(scorer):
@@ -112,7 +121,7 @@ def calibrate(
         if first_pass is not None and first_pass not in rubric.first_pass:
             raise OptionError(f"rubric {rubric.name!r} names no label for the {first_pass!r} first pass.")
         model = make_model(grader, parse_model_args(grader_arg, "--grader-arg"), max_connections, "grader")
-        verdicts = asyncio.run(rubric_verdicts(items, rubric, model, first_pass, constrained=constrained))
+        verdicts = asyncio.run(rubric_verdicts(items, rubric, model, first_pass, constrained=constrained, prior_correction=prior_correction))
 
     human_labels = [item.human_label for item in items]
     if format is Format.xstest and all(label in XSTEST_LABELS for label in human_labels) and not positive:
@@ -128,6 +137,11 @@ def calibrate(
             else {label: label for label in rubric.labels}
         )
     report = compare(str(file), scorer, items, human, verdicts, label_map)
+    if model is not None:
+        from scorers.rubric_rater import wants_constrained
+
+        report.grader, report.prior_correction = str(model), prior_correction
+        report.constrained = wants_constrained(constrained, model)
     if format is Format.xstest and not is_log:
         report.baselines = xstest_baselines(file, items)
 
@@ -194,6 +208,13 @@ def _print_report(report: object) -> None:
     for baseline in report.baselines:
         table.add_row(*row(baseline.name, baseline.agreement, f"invalid labels {baseline.invalid}" if baseline.invalid else ""))
     console.print(table)
+    if report.grader is not None:
+        from scorers.grader_calibration import GraderCalibration
+
+        record = GraderCalibration.model_validate(_finite(report.summary()))
+        console.print(record.sentence(), markup=False, highlight=False)
+        console.print("Save this as a record the report shows beside the grader's rates: the same command with --json > FILE.json, "
+                      "then nodesynth report ... --calibration FILE.json", markup=False, highlight=False)
 
     if report.labels is not None:
         agreement = f"accuracy {_fmt(report.labels.accuracy)}, kappa {_fmt(report.labels.kappa)}"

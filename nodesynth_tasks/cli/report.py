@@ -40,13 +40,21 @@ def report(
     ] = None,
     min_slice_n: Annotated[int, typer.Option(min=1, help="slices with fewer scored responses are marked small and not tested")] = 20,
     title: Annotated[str | None, typer.Option(help="the report's title")] = None,
+    calibration: Annotated[
+        list[Path] | None,
+        typer.Option("--calibration", metavar="RECORD.json", help=(
+            "a grader's agreement with human labels (`nodesynth calibrate ... --grader MODEL --json`), shown beside the rates "
+            "it graded; repeatable; the records shipped for the embedded grader are always read")),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print what was written as one JSON object")] = False,
 ) -> None:
     """Write the diagnostics report: where models fail, by taxonomy node, depth and intersection."""
     from nodesynth_common.output_files import check_output_file, check_output_folder
+    from scorers.grader_calibration import load_records
 
     from ..report import DEFAULT_TITLE, ReportOptions, tidy_table, write_report, xlsx_table
 
+    records = load_records(calibration or [])  # a bad record fails before any log is read
     if results is not None and results not in RESULT_FORMATS:
         raise OptionError(f"--results {results!r}: unknown format (known: {', '.join(RESULT_FORMATS)}).")
     # the outputs are checked before the logs are read (a 200,000-row read is not wasted on a typo)
@@ -70,7 +78,7 @@ def report(
             out,
             benchmark=bench,
             tables_dir=tables,
-            options=ReportOptions(scorer=scorer, min_slice_n=min_slice_n),
+            options=ReportOptions(scorer=scorer, min_slice_n=min_slice_n, calibrations=records),
             title=title or DEFAULT_TITLE,
         )
     except OSError as error:

@@ -69,3 +69,25 @@ def test_pipelined_build_equals_the_staged_build(tmp_path: Path) -> None:
     assert any("item dropped" in r["reason"] for r in staged["rejects.jsonl"])
     for file, rows in staged.items():
         assert pipelined[file] == rows, file
+
+
+def test_a_build_keeps_no_model_events_in_memory(tmp_path: Path) -> None:
+    """Outside an eval Inspect keeps every call's event for the process's life; a build keeps none."""
+    from inspect_ai.event import ModelEvent
+    from inspect_ai.log import transcript
+
+    spec_file = tmp_path / "s.yaml"
+    spec_file.write_text(SPEC)
+    spec, text = load_spec(spec_file)
+
+    async def run() -> tuple[int, int, int]:
+        before = transcript()  # the transcript this task's calls would otherwise fill
+        with openai_stub(stub_responder) as (base_url, _):
+            model = get_model("openai/gpt-4o-mini", base_url=base_url, memoize=False)
+            summary = await build_dataset(spec, text, BuildModels(model), tmp_path / "out")
+        after = transcript()
+        kept = sum(isinstance(event, ModelEvent) for event in [*before.events, *after.events])
+        return summary.model_calls, kept, len(before.events)
+
+    calls, kept, before_events = asyncio.run(run())
+    assert calls > 10 and kept == 0 and before_events == 0

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from .benchmark import benchmark_ratio
 from .dataset import dataset_flows, taxonomy_sunburst
 from .depth import depth_ablation
+from .graders import grader_calibration, grader_caveat
 from .intersections import intersections
 from .judges import guard_miss_rate, judge_agreement
 from .models import by_l1, by_l2, by_model
@@ -16,6 +17,10 @@ from .study import ReportOptions, Study, View, study
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+RATE_SECTIONS = ("Model comparison", "Taxonomy", "Depth ablation", "Intersections", "Failure n-grams", "Slice gaps")
+"""Sections whose numbers are the study scorer's failure rates (the dataset views are not)."""
 
 
 def build_views(tidy: pd.DataFrame, options: ReportOptions | None = None) -> tuple[Study, list[View]]:
@@ -34,5 +39,11 @@ def _build_views(tidy: pd.DataFrame, options: ReportOptions) -> tuple[Study, lis
     views += [by_l2(s, options), depth_ablation(s, options)]
     views += intersections(s, options)
     views += [dataset_flows(s, options), taxonomy_sunburst(s, options), failure_ngrams(s, options), slice_gaps(s, options)]
-    views += [judge_agreement(tidy, s, options), guard_miss_rate(tidy, s, options), benchmark_ratio(tidy, s, options)]
+    caveat = grader_caveat(tidy, s, options)
+    if caveat:  # beside every rate the grader produced
+        for view in views:
+            if view.section in RATE_SECTIONS:
+                view.note = f"{view.note} {caveat}" if view.note else caveat
+    views += [grader_calibration(tidy, s, options), judge_agreement(tidy, s, options), guard_miss_rate(tidy, s, options),
+              benchmark_ratio(tidy, s, options)]
     return s, views

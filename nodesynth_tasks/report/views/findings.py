@@ -22,6 +22,9 @@ def key_findings(views: list[View], s: Study) -> list[str]:
         if len(ranked) > 1:
             text += f"; lowest: {bottom['model']}, {_pct(bottom['rate'])} ({_pct(bottom['ci_low'])}–{_pct(bottom['ci_high'])})"
         found.append(text + ".")
+    graders = next((view for view in views if view.key == "grader_calibration" and view.tables), None)
+    if graders is not None and graders.note:  # how far that rate can be trusted, right after it
+        found.append(graders.note)
     by_l1_table = tables.get("by_l1")
     if by_l1_table is not None and len(by_l1_table):
         pooled = add_rate(by_l1_table.groupby("l1", observed=True)[["n", "failures"]].sum().reset_index())

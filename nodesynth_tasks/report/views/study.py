@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from scorers.grader_calibration import GraderCalibration
+
 from ..tidy import ReportInputError
 
 if TYPE_CHECKING:
@@ -61,6 +63,9 @@ class ReportOptions(BaseModel):
     ngram_min_queries: int = Field(5, ge=1, description="an n-gram must occur in at least this many scored queries of a model")
     top_ngrams: int = Field(10, ge=1, description="n-grams listed per model")
     top_gaps: int = Field(20, ge=1, description="slice gaps listed")
+    calibrations: list[GraderCalibration] | None = Field(
+        None, description="graders' agreement with human labels (None: the records shipped in scorers/calibration_records)"
+    )
 
 
 class View(BaseModel):
