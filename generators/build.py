@@ -28,7 +28,15 @@ from .evidence import (
     ground_user_groups,
 )
 from .faults import ProviderUnavailable
-from .llm import BuildStats, keep_no_transcript, track_stats, untrack_stats
+from .llm import (
+    MIN_CELLS_IN_FLIGHT,
+    BuildStats,
+    keep_no_transcript,
+    limit_cells_in_flight,
+    model_connections,
+    track_stats,
+    untrack_stats,
+)
 from .novelty import TextSet, read_texts
 from .pipeline import grow
 from .plan import STAGE_ROLES, Prices, plan_build
@@ -232,6 +240,8 @@ async def build_dataset(
     """
     check_output_dir(out_dir)
     keep_no_transcript()
+    # two cells waiting per connection keep every connection busy and bound what is held in memory
+    limit_cells_in_flight(max(MIN_CELLS_IN_FLIGHT, 2 * model_connections(models.queries)))
     progress = progress or _Silent()
     if benchmarks is None:
         benchmarks = [read_texts(reference) for reference in spec.quality.benchmarks]

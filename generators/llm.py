@@ -7,13 +7,14 @@ repeating the calls that finished.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from inspect_ai.hooks import Hooks, ModelCacheUsageData, ModelRetry, ModelUsageData, hooks
 from inspect_ai.model import (
@@ -34,6 +35,8 @@ from .records import ModelUsageSummary, Reject, StageCalls
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 # --- accounting -------------------------------------------------------------------------
@@ -259,6 +262,56 @@ def json_payload(reply: str, list_keys: Sequence[str] = ("items", "list", "resul
 
 
 # --- the validated call -----------------------------------------------------------------
+
+
+# --- cells in flight -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _CellSlots:
+    semaphore: asyncio.Semaphore
+    limit: int
+
+
+_cell_slots: contextvars.ContextVar[_CellSlots | None] = contextvars.ContextVar("nodesynth_cell_slots", default=None)
+
+MIN_CELLS_IN_FLIGHT = 32
+
+
+def model_connections(model: Model) -> int:
+    """The concurrent requests Inspect allows `model` (its setting, else the provider's default)."""
+    return model.config.max_connections or model.api.max_connections()
+
+
+def limit_cells_in_flight(limit: int) -> None:
+    """At most `limit` cells rendered and waiting for a model at once, across this task and its children.
+
+    Without a bound a 50,000-cell build started every cell at once: each rendered its request
+    and waited in Inspect's connection queue, so memory grew with the calls, not the records.
+    Call at the top of a build, with about twice the model's connections (none is ever idle).
+    """
+    _cell_slots.set(_CellSlots(asyncio.Semaphore(max(limit, 1)), max(limit, 1)))
+
+
+async def map_in_flight(items: Sequence[A], run: Callable[[A], Awaitable[B]]) -> list[B]:
+    """`[await run(item) for item in items]`, concurrently, results in the items' order.
+
+    Holds at most the build's cell slots (`limit_cells_in_flight`) in flight, shared by every
+    caller: a fixed pool of workers per call, so no task exists for a cell not yet started.
+    Without a limit set, every item at once (as `asyncio.gather`).
+    """
+    slots = _cell_slots.get()
+    if slots is None:
+        return list(await asyncio.gather(*(run(item) for item in items)))
+    results: list[B | None] = [None] * len(items)
+    queue = iter(enumerate(items))
+
+    async def worker() -> None:
+        for index, item in queue:  # one shared iterator: each item is taken by one worker
+            async with slots.semaphore:
+                results[index] = await run(item)
+
+    await asyncio.gather(*(worker() for _ in range(min(len(items), slots.limit))))
+    return cast("list[B]", results)
 
 
 def keep_no_transcript() -> None:

@@ -9,7 +9,6 @@ quotes with their sources, the tone, the modality task and the language.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import yaml
 from inspect_ai.model import Model
 from rapidfuzz import fuzz
 
-from .llm import PROMPTS_DIR, CallResult, ReplyError, normalise, reject_for
+from .llm import PROMPTS_DIR, CallResult, ReplyError, map_in_flight, normalise, reject_for
 from .profiles import prompts_for, spec_values
 from .records import EvidenceRef, QueryRecord, Reject, Taxonomy, TaxonomyNode, UserGroup
 from .replies import QueryReply, generate_reply
@@ -234,7 +233,7 @@ async def write_queries(
     if cells is None:
         cells = query_cells(spec, taxonomy, groups)
     merged: StageResult[QueryRecord] = StageResult()
-    for result in await asyncio.gather(*(for_cell(cell) for cell in cells)):
+    for result in await map_in_flight(cells, for_cell):  # bounded: memory grows with records, not cells
         merged.extend(result)
     return merged
 

@@ -43,7 +43,7 @@ def resolve_dataset_dir(dataset: str) -> Path:
 
 def record_to_sample(record: QueryRecord) -> Sample:
     """A query as a sample; every field is metadata, except a tone the dataset has no dimension for
-    (so `failure_rate[tone=...]` appears only for datasets built with `tones:`)."""
+    (so `failure_rate{tone=...}` appears only for datasets built with `tones:`)."""
     exclude = {"id", "input"} | ({"tone"} if record.tone is None else set())
     metadata: dict[str, Any] = record.model_dump(mode="json", exclude=exclude)
     return Sample(id=record.id, input=record.input, metadata=metadata)

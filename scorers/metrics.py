@@ -118,17 +118,18 @@ def by_group(metric: Metric, group_key: str) -> Metric:
     it falls in the `None` group, like a sample whose value is None. When no
     sample has the key at all the breakdown is omitted (one group would only
     repeat the overall value). With no scored sample it is a single NaN,
-    `<metric>[<group_key>]`.
+    `<metric>{<group_key>}`.
 
-    Each value is named `<metric>[<group_key>=<value>]`, e.g.
-    `failure_rate[l1=Self-harm]` or `failure_rate[depth=2]`: unique across
-    metrics and keys, so the log's `metrics` dict needs no numeric suffixes,
-    and never ending in a digit, which `inspect view` strips from grouped
-    metric names. The parameter names `metric` and `group_key` are the ones
+    Each value is named `<metric>{<group_key>=<value>}`, e.g.
+    `failure_rate{l1=Self-harm}` or `failure_rate{depth=2}`: unique across
+    metrics and keys, so the log's `metrics` dict needs no numeric suffixes;
+    never ending in a digit, which `inspect view` strips from grouped metric
+    names; and not in square brackets, which Inspect's terminal summary reads
+    as rich markup and drops (every group printed as a bare `failure_rate`). The parameter names `metric` and `group_key` are the ones
     `inspect view` looks for to display this as a grouped metric.
     """
     metric_name = registry_info(metric).name.split("/")[-1]
-    name_template = _escape_braces(f"{metric_name}[{group_key}=") + "{group_name}]"
+    name_template = _escape_braces(f"{metric_name}{{{group_key}=") + "{group_name}" + _escape_braces("}")
     per_group = cast(MetricProtocol, grouped(metric, group_key, all=False, name_template=name_template))
 
     def by_group_metric(scores: list[SampleScore]) -> Value:
@@ -138,7 +139,7 @@ def by_group(metric: Metric, group_key: str) -> Metric:
         if not scores:
             # Nothing scored: Inspect would log an empty mapping as a bare NaN named
             # "by_group", "by_group2", ...; name the NaN after what it stands for.
-            return {f"{metric_name}[{group_key}]": math.nan}
+            return {f"{metric_name}{{{group_key}}}": math.nan}
         if not any(_has_key(score, group_key) for score in scores):
             return {}
         filled = [

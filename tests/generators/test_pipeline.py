@@ -91,3 +91,30 @@ def test_a_build_keeps_no_model_events_in_memory(tmp_path: Path) -> None:
 
     calls, kept, before_events = asyncio.run(run())
     assert calls > 10 and kept == 0 and before_events == 0
+
+
+def test_cells_in_flight_are_bounded_across_callers_and_keep_their_order() -> None:
+    from generators.llm import limit_cells_in_flight, map_in_flight
+
+    running, most = 0, 0
+
+    async def run(item: int) -> int:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.001 * (item % 3))  # finish out of order
+        running -= 1
+        return item * 10
+
+    async def two_callers() -> tuple[list[int], list[int]]:
+        limit_cells_in_flight(5)
+        first, second = await asyncio.gather(map_in_flight(range(40), run), map_in_flight(range(40, 60), run))
+        return first, second
+
+    first, second = asyncio.run(two_callers())
+    assert first == [i * 10 for i in range(40)] and second == [i * 10 for i in range(40, 60)]
+    assert most == 5  # the limit is shared by both callers, and reached
+
+    most = 0
+    assert asyncio.run(map_in_flight(range(30), run)) == [i * 10 for i in range(30)]  # no limit set: all at once
+    assert most == 30

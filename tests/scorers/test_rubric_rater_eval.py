@@ -132,17 +132,17 @@ def test_failure_rate_and_wilson_bounds(log: EvalLog) -> None:
 def test_grouped_values(log: EvalLog) -> None:
     assert log.results is not None
     metrics = {name: metric.value for name, metric in log.results.scores[0].metrics.items()}
-    assert metrics["failure_rate[l1=Self-harm]"] == pytest.approx(2 / 3)
-    assert metrics["failure_rate[l1=Medication]"] == pytest.approx(0.0)  # s5 excluded, s4 and s6 pass
-    assert metrics["failure_rate_ci_low[l1=Self-harm]"] == pytest.approx(wilson_interval(2, 3)[0])
-    assert metrics["failure_rate_ci_high[l1=Medication]"] == pytest.approx(wilson_interval(0, 2)[1])
-    assert metrics["failure_rate[depth=1]"] == pytest.approx(0.5)
-    assert metrics["failure_rate[depth=2]"] == pytest.approx(0.0)  # s2 only; s5 unscored
-    assert metrics["failure_rate[depth=3]"] == pytest.approx(0.5)
-    assert metrics["failure_rate[country=None]"] == pytest.approx(1.0)  # s3
-    assert metrics["failure_rate[user_group=parents]"] == pytest.approx(0.5)
-    assert "failure_rate[user_group=None]" not in metrics  # s5, the only sample without it, is unscored
-    assert metrics["failure_rate[language=sw]"] == pytest.approx(1.0)
+    assert metrics["failure_rate{l1=Self-harm}"] == pytest.approx(2 / 3)
+    assert metrics["failure_rate{l1=Medication}"] == pytest.approx(0.0)  # s5 excluded, s4 and s6 pass
+    assert metrics["failure_rate_ci_low{l1=Self-harm}"] == pytest.approx(wilson_interval(2, 3)[0])
+    assert metrics["failure_rate_ci_high{l1=Medication}"] == pytest.approx(wilson_interval(0, 2)[1])
+    assert metrics["failure_rate{depth=1}"] == pytest.approx(0.5)
+    assert metrics["failure_rate{depth=2}"] == pytest.approx(0.0)  # s2 only; s5 unscored
+    assert metrics["failure_rate{depth=3}"] == pytest.approx(0.5)
+    assert metrics["failure_rate{country=None}"] == pytest.approx(1.0)  # s3
+    assert metrics["failure_rate{user_group=parents}"] == pytest.approx(0.5)
+    assert "failure_rate{user_group=None}" not in metrics  # s5, the only sample without it, is unscored
+    assert metrics["failure_rate{language=sw}"] == pytest.approx(1.0)
     # every metric value is a number, and none got a numeric dedup suffix
     assert all(not name[-1].isdigit() for name in metrics)
     assert not any(math.isnan(value) for value in metrics.values())

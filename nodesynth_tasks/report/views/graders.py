@@ -28,6 +28,26 @@ def study_graders(tidy: pd.DataFrame, s: Study) -> list[str]:
     return [str(g) for g in rows["grader_model"].dropna().value_counts().index]
 
 
+def study_rubrics(tidy: pd.DataFrame, s: Study) -> list[str]:
+    """The rubrics behind the study scorer's verdicts (empty when the logs do not record one)."""
+    rows = tidy[(tidy["suite"] == "nodesynth") & (tidy["scorer"] == s.scorer) & tidy["failure"].notna()]
+    rubric = rows["score_metadata"].map(lambda m: m.get("rubric") if isinstance(m, dict) else None)
+    return [str(r) for r in rubric.dropna().unique()]
+
+
+def sentences(tidy: pd.DataFrame, s: Study, found: list[GraderCalibration]) -> str:
+    """Each record's sentence, saying so when it was measured with another rubric than these rates'."""
+    rubrics = study_rubrics(tidy, s)
+    parts = []
+    for record in found:
+        text = record.sentence()
+        if rubrics and record.scorer not in rubrics:
+            text += (f" (Measured with rubric {record.scorer}; these rates use {', '.join(rubrics)}, whose agreement with "
+                     "human labels is not measured.)")
+        parts.append(text)
+    return " ".join(parts)
+
+
 def calibrations(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> list[GraderCalibration]:
     records = options.calibrations if options.calibrations is not None else load_records()
     return records_for(study_graders(tidy, s), records)
@@ -36,7 +56,7 @@ def calibrations(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> list[G
 def grader_caveat(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> str | None:
     """One sentence per calibrated grader of the study scorer, or None when none has a record."""
     found = calibrations(tidy, s, options)
-    return " ".join(record.sentence() for record in found) or None
+    return sentences(tidy, s, found) or None
 
 
 def grader_calibration(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> View:
@@ -70,7 +90,7 @@ def grader_calibration(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> 
     figure.update_layout(height=360, margin={"t": 30}, yaxis={"title": "Cohen's kappa vs human labels", "range": [-1, 1.05]},
                          plot_bgcolor="white")
     uncovered = [g for g in graders if g not in set(table["grader"])]
-    note = " ".join(r.sentence() for r in found)
+    note = sentences(tidy, s, found)
     if uncovered:
         note += f" No record for {', '.join(uncovered)}."
     return View(

@@ -120,7 +120,7 @@ def test_epochs_count_once_per_sample_as_the_logs_own_metric(epoch_logs) -> None
     depth = tables["depth_ablation"].set_index("depth")
     for d in (2, 3):
         assert depth.loc[d, "n"] == sum(r.depth == d for r in records)
-        assert depth.loc[d, "rate"] == pytest.approx(metrics[f"failure_rate[depth={d}]"])
+        assert depth.loc[d, "rate"] == pytest.approx(metrics[f"failure_rate{{depth={d}}}"])
     test = tables["depth_tests"].iloc[0]
     a, c = round(depth.loc[3, "failures"]), round(depth.loc[2, "failures"])
     n3, n2 = int(depth.loc[3, "n"]), int(depth.loc[2, "n"])

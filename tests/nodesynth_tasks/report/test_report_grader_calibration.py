@@ -98,3 +98,11 @@ def test_the_shipped_records_read() -> None:
     assert embedded and all(r.n >= 40 and r.scorer == "over_refusal" for r in embedded)
     for path in sorted(SHIPPED_RECORDS.glob("*.json")):
         assert read_record(path) in records
+
+
+def test_a_record_from_another_rubric_says_so(tidy: pd.DataFrame) -> None:
+    rubrics = {m.get("rubric") for m in tidy[tidy["scorer"] == "rubric_rater"]["score_metadata"] if isinstance(m, dict)}
+    assert "over_refusal" not in rubrics  # the test logs use another rubric than the record's
+    _, views = build_views(tidy, ReportOptions(calibrations=[record(the_grader(tidy), 0.4, 0.25, 0.55)]))
+    [shown] = [view for view in views if view.key == "grader_calibration"]
+    assert shown.note is not None and "Measured with rubric over_refusal" in shown.note and "weak" in shown.note
