@@ -17,6 +17,9 @@ from inspect_ai._util.asyncfiles import AsyncFilesystem
 # ExceptionGroup: the right way for a task or provider to say "your -T argument is wrong".
 # There is no public export of it (checked in 0.3.285).
 from inspect_ai._util.error import PrerequisiteError
+# Inspect announces registered hooks ("inspect_ai v..., hooks enabled: 0") on stdout the first time
+# a model is used; our CLI runs that once with stdout sent to stderr, so `--json` output stays JSON.
+from inspect_ai.hooks._startup import init_hooks
 from inspect_ai.log._recorders.eval import HEADER_JSON, SUMMARIES_JSON
 
 # Outside an eval, every model call's event (input, output, raw request and response) goes into
@@ -30,6 +33,7 @@ __all__ = [
     "AsyncFilesystem",
     "AsyncZipReader",
     "PrerequisiteError",
+    "init_hooks",
     "init_transcript",
     "run_coroutine",
 ]

@@ -18,6 +18,7 @@ PRIVATE = [
     ("inspect_ai.log._recorders.eval", "HEADER_JSON"),
     ("inspect_ai.log._recorders.eval", "SUMMARIES_JSON"),
     ("inspect_ai.log._transcript", "init_transcript"),
+    ("inspect_ai.hooks._startup", "init_hooks"),
 ]
 
 

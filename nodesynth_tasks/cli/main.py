@@ -27,10 +27,22 @@ from .triage import triage
 USER_ERROR_EXIT_CODE = 2
 
 
+def announce_hooks_on_stderr() -> None:
+    """Let Inspect print its hooks banner now, on stderr: on stdout it would break `--json` output."""
+    import contextlib
+    import sys
+
+    from nodesynth_common.inspect_internals import init_hooks
+
+    with contextlib.redirect_stdout(sys.stderr):
+        init_hooks()
+
+
 class NodeSynthGroup(TyperGroup):
     """The root command group: turns a `NodeSynthError` raised anywhere below it into one line and exit 2."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context, which has no public name
+        announce_hooks_on_stderr()
         try:
             return super().invoke(ctx)
         except NodeSynthError as error:

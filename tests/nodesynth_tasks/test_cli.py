@@ -110,3 +110,17 @@ def test_build_table_reports_the_quality_gates(tmp_path: Path) -> None:
     result = runner.invoke(app, ["build", str(spec), "--model", register("cli-table", tidy_responder), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert "kept 12 of 12: 0 near-duplicates, 0 wrong language, 0 assistant-voiced, 0 off-topic dropped" in " ".join(result.stdout.replace("│", " ").split())
+
+
+def test_json_output_is_only_json_on_stdout(tmp_path: Path) -> None:
+    """Inspect announces its hooks on stdout the first time a model is made; `--json` must stay parseable."""
+    import subprocess
+    import sys
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    done = subprocess.run([sys.executable, "-m", "nodesynth_tasks.cli.main", "build", str(spec), "--model", "nodesynth/smollm2",
+                           "--dry-run", "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)  # the whole of stdout, not its last line
+    assert plan["cells"] > 0
