@@ -17,6 +17,7 @@ from inspect_ai._util.asyncfiles import AsyncFilesystem
 # ExceptionGroup: the right way for a task or provider to say "your -T argument is wrong".
 # There is no public export of it (checked in 0.3.285).
 from inspect_ai._util.error import PrerequisiteError
+
 # Inspect announces registered hooks ("inspect_ai v..., hooks enabled: 0") on stdout the first time
 # a model is used; our CLI runs that once with stdout sent to stderr, so `--json` output stays JSON.
 from inspect_ai.hooks._startup import init_hooks

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from nodesynth_tasks.report import ReportOptions, tidy_table, write_report, xlsx_table
+from scorers.grader_calibration import GraderCalibration
 from tests.nodesynth_tasks.report.logs import ReportLogs
 
 pytest.importorskip("websocket", reason="websocket-client is missing: install the dev extras (pip install -e '.[dev]')")
@@ -67,11 +68,15 @@ def test_report_from_logs_renders_every_chart(report_logs: ReportLogs, panel_log
     """Three models, a judge panel with a guard, and a benchmark: every view has a chart."""
     results = tidy_table([report_logs.nodesynth_dir, panel_logs])
     bench = tidy_table(report_logs.benchmark_dir, suite="benchmark")
-    written = write_report(results, tmp_path / "report.html", benchmark=bench, options=ReportOptions(min_slice_n=10))
+    graders = results[results["scorer"] == "rubric_rater"]["grader_model"].dropna().unique()
+    records = [GraderCalibration(grader=str(g), scorer="over_refusal", file="xstest.csv", n=100, accuracy=0.69,
+                                 kappa=0.38, kappa_ci_low=0.24, kappa_ci_high=0.52) for g in graders]
+    options = ReportOptions(min_slice_n=10, calibrations=records)
+    written = write_report(results, tmp_path / "report.html", benchmark=bench, options=options)
     assert written.charts == written.views  # nothing degraded to a note here
     charts = open_and_check(written.html, tmp_path / "report-logs.png")
     assert {c["key"] for c in charts} >= {
-        "by_model", "l1_radar", "l1_heatmap", "by_l2", "depth_ablation", "intersection_l2_demographic",
+        "by_model", "grader_calibration", "l1_radar", "l1_heatmap", "by_l2", "depth_ablation", "intersection_l2_demographic",
         "intersection_l2_occupation", "intersection_user_group_demographic", "dataset_flows", "taxonomy_sunburst",
         "failure_ngrams", "slice_gaps", "judge_agreement", "guard_miss_rate", "benchmark_ratio",
     }
