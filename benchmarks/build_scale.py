@@ -17,6 +17,7 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,6 +41,24 @@ size: {{max_l1: {l1}, max_l2_per_l1: 10, l3_per_l2: 5, user_groups_per_l1: 10, q
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class RssSampler(threading.Thread):
+    """Resident memory every quarter second, so the query stage's growth can be read per record."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, float]] = []
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            pages = int(Path("/proc/self/statm").read_text().split()[1])
+            self.samples.append((time.monotonic(), pages * resource.getpagesize() / 1e6))
+            time.sleep(0.25)
+
+    def at(self, moment: float) -> float:
+        return max((rss for when, rss in self.samples if when <= moment), default=0.0)
 
 
 def main() -> None:
@@ -66,9 +85,12 @@ def main() -> None:
             models = BuildModels(make_model(base_url, args.connections))
             rss_before = peak_rss_mb()
             clock = StageClock()
+            sampler = RssSampler()
+            sampler.start()
             started, cpu = time.monotonic(), time.process_time()
             summary = asyncio.run(build_dataset(spec, text, models, Path(scratch) / "out", clock, benchmarks=[]))
             wall, cpu = time.monotonic() - started, time.process_time() - cpu
+            sampler.running = False
     finally:
         server.terminate()
         server.wait()
@@ -77,6 +99,12 @@ def main() -> None:
     print(f"wall: {wall:.0f} s  CPU: {cpu:.0f} s  calls/s: {summary.model_calls / wall:.1f}")
     print(f"peak RSS: {peak_rss_mb():.0f} MB (before the build: {rss_before:.0f} MB)")
     print(f"quality gates: {gates:.1f} s, {gates / wall:.0%} of the wall time")
+    # the query stage's growth, per record it kept (written and rejected): memory should follow records, not calls
+    first, last = clock.origin + clock.started["queries"], clock.origin + clock.finished["queries"]
+    grown = sampler.at(last) - sampler.at(first)
+    records = summary.queries + summary.rejects
+    print(f"RSS over the query stage: {sampler.at(first):.0f} -> {sampler.at(last):.0f} MB, "
+          f"{grown * 1e3 / max(records, 1):.1f} KB per record ({records:,} records, {summary.model_calls:,} calls)")
     for name, start in clock.started.items():
         print(f"  {name:<14} {start:7.1f} s -> {clock.finished[name]:7.1f} s")
 

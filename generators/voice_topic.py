@@ -113,13 +113,19 @@ def path_text(taxonomy_path: Sequence[str]) -> str:
 
 
 def topic_similarities(encoder: Any, messages: Sequence[str], paths: Sequence[Sequence[str]]) -> list[float]:
-    """Cosine between each message and its taxonomy path (one batch per side; normalised embeddings)."""
+    """Cosine between each message and its taxonomy path (normalised embeddings).
+
+    Each distinct path is embedded once: a build has thousands of messages per few hundred paths.
+    """
     if len(messages) != len(paths):
         raise ValueError("messages and paths differ in length")
     if not messages:
         return []
+    texts = [path_text(path) for path in paths]
+    distinct = list(dict.fromkeys(texts))
+    index = {text: i for i, text in enumerate(distinct)}
     left = encoder.encode(list(messages), normalize_embeddings=True, convert_to_numpy=True)
-    right = encoder.encode([path_text(path) for path in paths], normalize_embeddings=True, convert_to_numpy=True)
+    right = encoder.encode(distinct, normalize_embeddings=True, convert_to_numpy=True)[[index[text] for text in texts]]
     return [float(value) for value in (left * right).sum(axis=1)]
 
 

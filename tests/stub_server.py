@@ -54,6 +54,17 @@ def _completion(body: dict[str, Any], text: str, number: int, prompt_tokens: int
     }
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up before its request line is read (a stopped build) is not an error to print."""
+
+    def handle_error(self, request, client_address):  # type: ignore[no-untyped-def]
+        import sys
+
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 @contextmanager
 def openai_stub(
     responder: Responder,
@@ -130,7 +141,7 @@ def openai_stub(
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (a stopped build): nothing to say
                 self.close_connection = True
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _QuietServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -209,7 +209,7 @@ def _print_report(report: object) -> None:
         table.add_row(*row(baseline.name, baseline.agreement, f"invalid labels {baseline.invalid}" if baseline.invalid else ""))
     console.print(table)
     if report.grader is not None:
-        from scorers.grader_calibration import GraderCalibration
+        from nodesynth_common.grader_calibration import GraderCalibration
 
         record = GraderCalibration.model_validate(_finite(report.summary()))
         console.print(record.sentence(), markup=False, highlight=False)

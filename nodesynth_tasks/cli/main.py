@@ -28,14 +28,24 @@ USER_ERROR_EXIT_CODE = 2
 
 
 def announce_hooks_on_stderr() -> None:
-    """Let Inspect print its hooks banner now, on stderr: on stdout it would break `--json` output."""
+    """Let Inspect announce its hooks now, on stderr (on stdout it broke `--json` output).
+
+    Said only when a hook is enabled: "hooks enabled: 0" (our own accounting hook, registered and
+    idle outside a build) would precede every one-line error.
+    """
     import contextlib
+    import io
+    import re
     import sys
 
     from nodesynth_common.inspect_internals import init_hooks
 
-    with contextlib.redirect_stdout(sys.stderr):
+    banner = io.StringIO()
+    with contextlib.redirect_stdout(banner):
         init_hooks()
+    text = banner.getvalue()
+    if text.strip() and not (re.search(r"hooks enabled: 0\b", text) and text.count("\n- ") <= 1):
+        sys.stderr.write(text)
 
 
 class NodeSynthGroup(TyperGroup):

@@ -49,8 +49,8 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="print what was written as one JSON object")] = False,
 ) -> None:
     """Write the diagnostics report: where models fail, by taxonomy node, depth and intersection."""
+    from nodesynth_common.grader_calibration import load_records
     from nodesynth_common.output_files import check_output_file, check_output_folder
-    from scorers.grader_calibration import load_records
 
     from ..report import DEFAULT_TITLE, ReportOptions, tidy_table, write_report, xlsx_table
 

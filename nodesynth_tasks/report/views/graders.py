@@ -1,6 +1,6 @@
 """How far the grader behind the failure rates agrees with human labels (its calibration records).
 
-The records come from `scorers.grader_calibration` (shipped for the embedded grader, or the
+The records come from `nodesynth_common.grader_calibration` (shipped for the embedded grader, or the
 user's `--calibration FILE`). `grader_caveat` is the sentence `build_views` puts beside every
 rate view; `grader_calibration` is the view with the figures.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from scorers.grader_calibration import CHANCE_KAPPA, GraderCalibration, load_records, records_for
+from nodesynth_common.grader_calibration import CHANCE_KAPPA, GraderCalibration, load_records, records_for
 
 from .charts import _empty
 from .study import ReportOptions, Study, View

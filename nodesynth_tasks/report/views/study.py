@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from scorers.grader_calibration import GraderCalibration
+from nodesynth_common.grader_calibration import GraderCalibration
 
 from ..tidy import ReportInputError
 
@@ -64,7 +64,7 @@ class ReportOptions(BaseModel):
     top_ngrams: int = Field(10, ge=1, description="n-grams listed per model")
     top_gaps: int = Field(20, ge=1, description="slice gaps listed")
     calibrations: list[GraderCalibration] | None = Field(
-        None, description="graders' agreement with human labels (None: the records shipped in scorers/calibration_records)"
+        None, description="graders' agreement with human labels (None: the records shipped in nodesynth_common/calibration_records)"
     )
 
 

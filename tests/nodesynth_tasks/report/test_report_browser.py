@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from nodesynth_common.grader_calibration import GraderCalibration
 from nodesynth_tasks.report import ReportOptions, tidy_table, write_report, xlsx_table
-from scorers.grader_calibration import GraderCalibration
 from tests.nodesynth_tasks.report.logs import ReportLogs
 
 pytest.importorskip("websocket", reason="websocket-client is missing: install the dev extras (pip install -e '.[dev]')")

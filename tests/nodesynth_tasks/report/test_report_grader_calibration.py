@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from nodesynth_common.grader_calibration import SHIPPED_RECORDS, GraderCalibration, load_records, read_record
 from nodesynth_tasks.cli.main import app
 from nodesynth_tasks.report import ReportOptions, build_views, tidy_table
 from nodesynth_tasks.report.views import key_findings
 from nodesynth_tasks.report.views.build import RATE_SECTIONS
-from scorers.grader_calibration import SHIPPED_RECORDS, GraderCalibration, load_records, read_record
 from tests.nodesynth_tasks.report.logs import ReportLogs
 
 runner = CliRunner()
@@ -93,7 +93,7 @@ def test_a_bad_record_is_one_line_before_any_log_is_read(report_logs: ReportLogs
 
 def test_the_shipped_records_read() -> None:
     records = load_records()
-    assert records, "scorers/calibration_records/ ships the embedded grader's measured agreement"
+    assert records, "nodesynth_common/calibration_records/ ships the embedded grader's measured agreement"
     embedded = [r for r in records if r.grader == "nodesynth/smollm2"]
     assert embedded and all(r.n >= 40 and r.scorer == "over_refusal" for r in embedded)
     for path in sorted(SHIPPED_RECORDS.glob("*.json")):

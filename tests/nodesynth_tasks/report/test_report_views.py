@@ -198,8 +198,8 @@ def test_key_findings_and_every_view_has_content(views) -> None:
     assert found[0].startswith("Highest failure rate: scripted/bold")
     assert any(line.startswith("Depth:") for line in found) and any("benchmark" in line for line in found)
     empty = {view.key for view in built if view.figure is None}
-    # no panel or guard in these logs: those two explain themselves instead of drawing
-    assert empty == {"judge_agreement", "guard_miss_rate"}
+    # no panel, guard or grader record in these logs: those explain themselves instead of drawing
+    assert empty == {"judge_agreement", "guard_miss_rate", "grader_calibration"}  # no record for the scripted grader
     assert all(view.note for view in built if view.key in empty)
 
 

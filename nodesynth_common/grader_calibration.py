@@ -2,7 +2,7 @@
 
 A record is what `nodesynth calibrate ... --json` prints (it names the grader, the rubric and the
 labelled file). The project ships the records it measured for the embedded grader in
-`scorers/calibration_records/`; `nodesynth report --calibration FILE` adds a user's own. Whenever
+`nodesynth_common/calibration_records/`; `nodesynth report --calibration FILE` adds a user's own. Whenever
 a report's failure rates come from a grader with a record, the record is shown beside them, and
 a grader near chance is called that in words.
 """
