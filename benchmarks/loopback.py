@@ -44,10 +44,22 @@ PORTUGUESE = ("minha mãe médico remédio febre noite criança tosse semana dor
               "verão frasco esqueci ontem amanhã seguro perigoso normal estranho").split()
 
 
+SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "tu", "vel", "dor", "na", "pe", "ri", "gan", "tho", "bel", "cu", "fi"]
+
+
+def _name(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(3))
+
+
 def _message(seed: int, vocabulary: list[str], opener: str) -> str:
-    rng = random.Random(seed)  # distinct per request, no shared opener: few near-duplicates, as from a real model
-    words = rng.choices(vocabulary, k=14)
+    # distinct per request, no shared opener: a real model's messages differ in their names, places and
+    # details, so each carries three rare words; a 45-word vocabulary alone made every message a
+    # near-duplicate candidate of every other (LSH candidate sets grew with the build: quadratic gates)
+    rng = random.Random(seed)
+    words = rng.choices(vocabulary, k=12)
     words.insert(rng.randrange(4, 10), opener)
+    for _ in range(3):
+        words.insert(rng.randrange(len(words) + 1), _name(rng))
     return f"{' '.join(words)}?"
 
 
