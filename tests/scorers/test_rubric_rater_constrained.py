@@ -84,15 +84,11 @@ async def test_constrained_by_default_only_for_the_embedded_grader() -> None:
     assert schema is not None and schema.json_schema.properties["label"].enum == rubric.labels  # type: ignore[index]
 
 
-class _Biased(ModelAPI):
+class _Biased(_SchemaEcho):
     """A grader that prefers 'Full compliance' whatever it reads; real data moves 'Full refusal' up.
 
     Like the embedded model, it returns each label's log-likelihood in `choice_logprobs`.
     """
-
-    def __init__(self, model_name: str, base_url: str | None = None, api_key: str | None = None,
-                 config: GenerateConfig = GenerateConfig(), **model_args: object) -> None:  # noqa: B008 - ModelAPI's signature
-        super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
 
     async def generate(self, input: list[ChatMessage], tools: list[ToolInfo], tool_choice: ToolChoice,
                        config: GenerateConfig) -> ModelOutput:
