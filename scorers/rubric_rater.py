@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -214,20 +215,25 @@ def rubric_rater(
     # load eagerly so that a bad rubric fails when the task is built, not per sample
     resolved = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     check_first_pass(resolved, first_pass)
-    priors: dict[str, list[dict[str, float]]] = {}  # per grader: a few prompt passes, once per run
+    # per grader and event loop, one task: the samples graded concurrently at the start of a run all
+    # await the same few prompt passes instead of each making them
+    priors: dict[tuple[str, int], asyncio.Task[list[dict[str, float]] | None]] = {}
+
+    async def measure_priors(model: Model, config: GenerateConfig) -> list[dict[str, float]] | None:
+        found = []
+        for blank in CONTENT_FREE_INPUTS:
+            output = await model.generate(resolved.render(question=blank, answer=blank), config=config)
+            raw = (output.metadata or {}).get("choice_logprobs")
+            if not isinstance(raw, dict):
+                return None
+            found.append({str(k): float(v) for k, v in raw.items()})
+        return found
 
     async def content_free_priors(model: Model, config: GenerateConfig) -> list[dict[str, float]] | None:
-        key = str(model)
+        key = (str(model), id(asyncio.get_running_loop()))
         if key not in priors:
-            found = []
-            for blank in CONTENT_FREE_INPUTS:
-                output = await model.generate(resolved.render(question=blank, answer=blank), config=config)
-                raw = (output.metadata or {}).get("choice_logprobs")
-                if not isinstance(raw, dict):
-                    return None
-                found.append({str(k): float(v) for k, v in raw.items()})
-            priors[key] = found
-        return priors[key]
+            priors[key] = asyncio.ensure_future(measure_priors(model, config))
+        return await asyncio.shield(priors[key])  # one sample cancelled does not cancel the others' wait
 
     async def score(state: TaskState, target: Target) -> Score:
         decided = first_pass_score(state, resolved, first_pass)

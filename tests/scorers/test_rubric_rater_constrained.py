@@ -142,3 +142,12 @@ async def test_graders_without_label_scores_are_unaffected() -> None:
     SEEN.clear()
     verdicts = await rubric_verdicts(items, load_rubric("over_refusal"), get_model("schemaecho/x"), None, constrained=True)
     assert verdicts.labels == ["Full refusal"] and len(SEEN) == 1
+
+
+async def test_the_prior_is_measured_once_for_samples_graded_together() -> None:
+    model = get_model("biasedgrader/x")
+    items = [Item(id=str(i), prompt=f"Request {i}?", text="I cannot help with that.", human_label="2_full_refusal") for i in range(6)]
+    SEEN.clear()
+    verdicts = await rubric_verdicts(items, load_rubric("over_refusal"), model, None, constrained=True)
+    assert verdicts.labels == ["Full refusal"] * 6
+    assert len(SEEN) == 6 + len(CONTENT_FREE_INPUTS)  # not 6 x (1 + 3): the concurrent first samples share one measurement
