@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from .benchmark import benchmark_ratio
 from .dataset import dataset_flows, taxonomy_sunburst
 from .depth import depth_ablation
-from .graders import grader_calibration, grader_caveat
+from .graders import grader_calibration
 from .intersections import intersections
 from .judges import guard_miss_rate, judge_agreement
 from .models import by_l1, by_l2, by_model
@@ -39,11 +39,11 @@ def _build_views(tidy: pd.DataFrame, options: ReportOptions) -> tuple[Study, lis
     views += [by_l2(s, options), depth_ablation(s, options)]
     views += intersections(s, options)
     views += [dataset_flows(s, options), taxonomy_sunburst(s, options), failure_ngrams(s, options), slice_gaps(s, options)]
-    caveat = grader_caveat(tidy, s, options)
+    graders = grader_calibration(tidy, s, options)
+    caveat = graders.note if graders.tables else None  # with a record, its note is the sentence about the grader
     if caveat:  # beside every rate the grader produced
         for view in views:
             if view.section in RATE_SECTIONS:
                 view.note = f"{view.note} {caveat}" if view.note else caveat
-    views += [grader_calibration(tidy, s, options), judge_agreement(tidy, s, options), guard_miss_rate(tidy, s, options),
-              benchmark_ratio(tidy, s, options)]
+    views += [graders, judge_agreement(tidy, s, options), guard_miss_rate(tidy, s, options), benchmark_ratio(tidy, s, options)]
     return s, views

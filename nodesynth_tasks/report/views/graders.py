@@ -1,8 +1,8 @@
 """How far the grader behind the failure rates agrees with human labels (its calibration records).
 
 The records come from `nodesynth_common.grader_calibration` (shipped for the embedded grader, or the
-user's `--calibration FILE`). `grader_caveat` is the sentence `build_views` puts beside every
-rate view; `grader_calibration` is the view with the figures.
+user's `--calibration FILE`). `grader_calibration` is the view with the figures; its note is the
+sentence `build_views` puts beside every rate view.
 """
 
 from __future__ import annotations
@@ -51,12 +51,6 @@ def sentences(tidy: pd.DataFrame, s: Study, found: list[GraderCalibration]) -> s
 def calibrations(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> list[GraderCalibration]:
     records = options.calibrations if options.calibrations is not None else load_records()
     return records_for(study_graders(tidy, s), records)
-
-
-def grader_caveat(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> str | None:
-    """One sentence per calibrated grader of the study scorer, or None when none has a record."""
-    found = calibrations(tidy, s, options)
-    return sentences(tidy, s, found) or None
 
 
 def grader_calibration(tidy: pd.DataFrame, s: Study, options: ReportOptions) -> View:
